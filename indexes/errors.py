@@ -1,0 +1,41 @@
+"""The storage engine's errors: each names the file, the byte offset and what is wrong.
+
+A reader never lets a `struct.error` or an `IndexError` escape from a bad file: it raises
+one of these, so an operator reading the log at 3 a.m. knows which file to look at.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class IndexStoreError(Exception):
+    """Base of every error the storage engine raises on purpose."""
+
+
+class CorruptFileError(IndexStoreError):
+    """A file failed a check (magic, size, checksum, bounds): it is refused, never read."""
+
+    def __init__(self, path: Path, offset: int, reason: str) -> None:
+        self.path = path
+        self.offset = offset
+        self.reason = reason
+        super().__init__(f"{path}: corrupt at byte {offset}: {reason}")
+
+
+class FormatVersionError(IndexStoreError):
+    """A file written by an incompatible major version of the format."""
+
+    def __init__(self, path: Path, major: int, minor: int, supported: int) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: format version {major}.{minor}, this build reads major version {supported}"
+        )
+
+
+class NoDatabaseError(IndexStoreError):
+    """The directory holds no manifest for this database (nothing was ever published)."""
+
+
+class LimitError(IndexStoreError):
+    """A build would exceed a limit of the format (e.g. 2**32 - 1 entries in one segment)."""

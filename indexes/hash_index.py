@@ -1,0 +1,187 @@
+"""The mapped hashed index: xxh3_64 of a key -> the entries stored under that key.
+
+Open addressing over one array of 64-bit slots, filled in the order of each key's hash,
+so every run of occupied slots is sorted (Robin Hood order without a displacement field).
+A probe therefore stops at the first empty slot *or* the first slot whose hash is greater
+than the one sought: a miss costs about one slot read even at a load factor of 0.75.
+FORMAT.md, "The hashed index", describes the bytes; this module is their only reader.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xxhash
+
+from indexes.errors import LimitError
+
+LOAD_FACTOR = 0.75
+EMPTY_ENTRY = 0xFFFF_FFFF
+EMPTY_SLOT = 0xFFFF_FFFF_FFFF_FFFF
+LOW32 = 0xFFFF_FFFF
+MAX_ENTRIES = EMPTY_ENTRY - 1
+
+key_hash = xxhash.xxh3_64_intdigest
+
+
+def hash_keys(keys: Sequence[bytes]) -> np.ndarray:
+    """xxh3_64 of each key, as uint64: the one Python-level loop of a batch (~100 ns a key)."""
+    return np.fromiter(map(key_hash, keys), dtype=np.uint64, count=len(keys))
+
+
+def capacity_for(entries: int) -> int:
+    """Home positions are spread over this many slots: entries / 0.75, at least 1."""
+    return max(1, math.ceil(entries / LOAD_FACTOR))
+
+
+def home_slots(hashes_high: np.ndarray, capacity: int) -> np.ndarray:
+    """"A key's home slot is (h >> 32) * capacity >> 32" (Lemire's multiply-shift range)."""
+    return (hashes_high * np.uint64(capacity)) >> np.uint64(32)
+
+
+@dataclass(frozen=True)
+class BuiltSlots:
+    slots: np.ndarray
+    capacity: int
+    max_displacement: int
+    mean_displacement: float
+
+
+def build_slots(hashes: np.ndarray) -> BuiltSlots:
+    """Place entry i (hash hashes[i]) in the slot array, vectorised: no Python loop.
+
+    Entries are placed in the order of their high 32 hash bits; entry k of that order
+    lands at max(home_k, position_{k-1} + 1), which numpy computes for all k at once
+    as k + running-max(home_j - j). Positions never wrap: the array is extended past
+    `capacity` by as many slots as the last run needs, plus one that is always empty.
+    """
+    count = len(hashes)
+    if count > MAX_ENTRIES:
+        raise LimitError(f"{count} entries exceed the {MAX_ENTRIES} one segment can hold")
+    capacity = capacity_for(count)
+    if count == 0:
+        return BuiltSlots(np.full(1, EMPTY_SLOT, dtype=np.uint64), capacity, 0, 0.0)
+    high = hashes >> np.uint64(32)
+    order = np.argsort(high).astype(np.uint64)
+    high = high[order]
+    homes = home_slots(high, capacity).astype(np.int64)
+    ranks = np.arange(count, dtype=np.int64)
+    positions = homes - ranks
+    np.maximum.accumulate(positions, out=positions)
+    positions += ranks
+    displacement = positions - homes
+    slots = np.full(int(positions[-1]) + 2, EMPTY_SLOT, dtype=np.uint64)
+    slots[positions] = (high << np.uint64(32)) | order
+    return BuiltSlots(
+        slots, capacity, int(displacement.max()), float(displacement.mean())
+    )
+
+
+class HashIndex:
+    """Reads a slot array and the keys it points at, both mapped; never copies them."""
+
+    def __init__(
+        self, slots: memoryview, capacity: int, key_offsets: memoryview, keys: memoryview
+    ) -> None:
+        self._slots = slots.cast("Q") if slots.format != "Q" else slots
+        self._offsets = key_offsets.cast("Q") if key_offsets.format != "Q" else key_offsets
+        self._keys = keys
+        self.capacity = capacity
+        self.entries = len(self._offsets) - 1
+        self._slot_array = np.frombuffer(self._slots, dtype=np.uint64)
+        self._offset_array = np.frombuffer(self._offsets, dtype=np.uint64)
+        self._key_bytes = np.frombuffer(keys, dtype=np.uint8)
+
+    def key(self, entry: int) -> memoryview:
+        return self._keys[self._offsets[entry] : self._offsets[entry + 1]]
+
+    def find(self, key: bytes, hashed: int) -> list[int]:
+        """Entries whose stored key equals `key`; a hash match alone is never enough.
+
+        "Probe from the home slot while the slot is occupied and its hash is not greater
+        than the key's; compare the stored key of each slot whose hash is equal."
+        """
+        slots, offsets, keys = self._slots, self._offsets, self._keys
+        high = hashed >> 32
+        position = (high * self.capacity) >> 32
+        found: list[int] = []
+        limit = len(slots)
+        while position < limit:
+            slot = slots[position]
+            entry = slot & LOW32
+            if entry == EMPTY_ENTRY or (slot >> 32) > high:
+                break
+            if (slot >> 32) == high and keys[offsets[entry] : offsets[entry + 1]] == key:
+                found.append(entry)
+            position += 1
+        return found
+
+    def find_many(self, batch: PreparedKeys) -> tuple[np.ndarray, np.ndarray]:
+        """(query index, entry) for every stored key equal to a query key, vectorised.
+
+        The probe advances all queries one slot per numpy step; each step keeps only the
+        queries still inside their run, so the steps shrink fast (mean displacement ~1).
+        """
+        high = batch.high
+        position = home_slots(high, self.capacity).astype(np.int64)
+        active = np.arange(len(high), dtype=np.int64)
+        found_queries: list[np.ndarray] = []
+        found_entries: list[np.ndarray] = []
+        slots = self._slot_array
+        last = len(slots) - 1
+        while active.size:
+            slot = slots[np.minimum(position, last)]
+            slot_high = slot >> np.uint64(32)
+            entry = slot & np.uint64(LOW32)
+            wanted = high[active]
+            going = (entry != EMPTY_ENTRY) & (slot_high <= wanted) & (position <= last)
+            equal = going & (slot_high == wanted)
+            if equal.any():
+                found_queries.append(active[equal])
+                found_entries.append(entry[equal].astype(np.int64))
+            active = active[going]
+            position = position[going] + 1
+        if not found_queries:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty
+        queries = np.concatenate(found_queries)
+        entries = np.concatenate(found_entries)
+        same = self._keys_equal(batch, queries, entries)
+        return queries[same], entries[same]
+
+    def _keys_equal(
+        self, batch: PreparedKeys, queries: np.ndarray, entries: np.ndarray
+    ) -> np.ndarray:
+        """Compare stored keys with query keys for all candidates at once (padded rows)."""
+        if entries.size and int(entries.max()) >= self.entries:
+            raise IndexError(f"slot points at entry {int(entries.max())} of {self.entries}")
+        starts = self._offset_array[entries].astype(np.int64)
+        lengths = self._offset_array[entries + 1].astype(np.int64) - starts
+        same = lengths == batch.lengths[queries]
+        if not same.any() or batch.width == 0:
+            return same
+        columns = np.arange(batch.width, dtype=np.int64)
+        inside = columns < lengths[:, None]
+        where = np.minimum(starts[:, None] + columns, max(len(self._key_bytes) - 1, 0))
+        stored = self._key_bytes[where] if len(self._key_bytes) else np.zeros_like(where)
+        wanted = batch.padded[queries]
+        same &= ((stored == wanted) | ~inside).all(axis=1)
+        return same
+
+
+class PreparedKeys:
+    """A batch of query keys hashed and padded once, then probed against every segment."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        self.keys = keys
+        self.hashes = hash_keys(keys)
+        self.high = self.hashes >> np.uint64(32)
+        self.lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+        self.width = int(self.lengths.max()) if len(keys) else 0
+        self.padded = np.zeros((len(keys), self.width), dtype=np.uint8)
+        if self.width:
+            inside = np.arange(self.width) < self.lengths[:, None]
+            self.padded[inside] = np.frombuffer(b"".join(keys), dtype=np.uint8)

@@ -1,0 +1,281 @@
+"""An immutable segment: the hashed index, the record store and the visibility bitmaps.
+
+A load writes one segment; it is never changed after its rename. Withdrawing a record
+later is a tombstone bitmap in another file (tombstones.py), so a segment can be mapped
+by every worker and shipped to replicas as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import orjson
+from pyroaring import BitMap, FrozenBitMap
+
+from indexes.container import Container, write_container
+from indexes.errors import CorruptFileError
+from indexes.hash_index import HashIndex, PreparedKeys, build_slots, hash_keys, key_hash
+
+SEGMENT_MAGIC = b"SCRNSEG\x00"
+SEGMENT_SUFFIX = ".seg"
+SPOOL_CHUNK = 64 << 20
+EMPTY_BITMAP = FrozenBitMap()
+
+
+@dataclass(frozen=True)
+class Record:
+    """What a segment stores for one record.
+
+    identity: what makes two records "the same" (a later one replaces an earlier one);
+    keys: the lookup keys, the first one the primary key, which every record of the
+    same identity shares; data: any msgpack-able value; visible_to: None for everyone,
+    else the only viewers (state codes) allowed to see it.
+    """
+
+    identity: bytes
+    keys: tuple[bytes, ...]
+    data: object
+    visible_to: frozenset[str] | None = None
+
+
+@dataclass
+class _Visibility:
+    restricted: BitMap = field(default_factory=BitMap)
+    by_viewer: dict[str, BitMap] = field(default_factory=dict)
+
+    def add(self, record: int, viewers: frozenset[str] | None) -> None:
+        if viewers is None:
+            return
+        self.restricted.add(record)
+        for viewer in viewers:
+            self.by_viewer.setdefault(viewer, BitMap()).add(record)
+
+
+class SegmentBuilder:
+    """Streams records to a spool file, keeps only keys and hashes in memory, then writes.
+
+    Memory stays near 30 bytes a record plus the keys, so 100 million records build in a
+    few GiB; the records themselves are copied once from the spool into the segment.
+    """
+
+    def __init__(self, directory: Path, name: str, db: str) -> None:
+        self.directory = directory
+        self.name = name
+        self.db = db
+        self.records = 0
+        self._spool = tempfile.TemporaryFile(dir=directory, prefix=f".{name}.spool-")
+        self._record_offsets: list[np.ndarray] = [np.zeros(1, dtype=np.uint64)]
+        self._record_end = 0
+        self._keys: list[bytes] = []
+        self._key_offsets: list[np.ndarray] = [np.zeros(1, dtype=np.uint64)]
+        self._key_end = 0
+        self._key_hashes: list[np.ndarray] = []
+        self._entry_records: list[np.ndarray] = []
+        self._identity_hashes: list[np.ndarray] = []
+        self._one_key_each = True
+        self._visibility = _Visibility()
+
+    def add(self, records: Sequence[Record]) -> range:
+        """Append a batch; returns the record numbers it was given in this segment."""
+        first = self.records
+        packed = [msgpack.packb([r.identity, r.data], use_bin_type=True) for r in records]
+        self._append_records(packed)
+        self._append_keys(records, first)
+        self._identity_hashes.append(hash_keys([r.identity for r in records]))
+        for number, record in enumerate(records, first):
+            self._visibility.add(number, record.visible_to)
+        self.records += len(records)
+        return range(first, self.records)
+
+    def _append_records(self, packed: list[bytes]) -> None:
+        lengths = np.fromiter(map(len, packed), dtype=np.uint64, count=len(packed))
+        ends = np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._record_end)
+        self._spool.write(b"".join(packed))
+        self._record_offsets.append(ends)
+        if len(ends):
+            self._record_end = int(ends[-1])
+
+    def _append_keys(self, records: Sequence[Record], first: int) -> None:
+        counts = np.fromiter((len(r.keys) for r in records), dtype=np.int64, count=len(records))
+        if len(records) and (counts != 1).any():
+            self._one_key_each = False
+        keys = [key for r in records for key in r.keys]
+        lengths = np.fromiter(map(len, keys), dtype=np.uint64, count=len(keys))
+        ends = np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._key_end)
+        self._keys.append(b"".join(keys))
+        self._key_offsets.append(ends)
+        if len(ends):
+            self._key_end = int(ends[-1])
+        self._key_hashes.append(hash_keys(keys))
+        numbers = np.arange(first, first + len(records), dtype=np.uint32)
+        self._entry_records.append(np.repeat(numbers, counts))
+
+    def identity_hashes(self) -> np.ndarray:
+        """xxh3_64 of each added record's identity, in record order."""
+        return np.concatenate(self._identity_hashes or [np.empty(0, np.uint64)])
+
+    def identity(self, record: int) -> bytes:
+        """Read back the identity of an added record from the spool (rare: conflicts only)."""
+        return bytes(msgpack.unpackb(self.raw_record(record), raw=True)[0])
+
+    def raw_record(self, record: int) -> bytes:
+        offsets = np.concatenate(self._record_offsets)
+        start, end = int(offsets[record]), int(offsets[record + 1])
+        self._spool.flush()
+        return os.pread(self._spool.fileno(), end - start, start)
+
+    def finish(self, created_ns: int | None = None) -> Path:
+        """Write the segment file atomically and return its path."""
+        path = self.directory / f"{self.name}{SEGMENT_SUFFIX}"
+        key_hashes = np.concatenate(self._key_hashes or [np.empty(0, np.uint64)])
+        built = build_slots(key_hashes)
+        del key_hashes
+        self._key_hashes.clear()
+        meta = {
+            "db": self.db,
+            "records": self.records,
+            "entries": int(sum(len(e) for e in self._entry_records)),
+            "capacity": built.capacity,
+            "slots": len(built.slots),
+            "max_displacement": built.max_displacement,
+            "mean_displacement": round(built.mean_displacement, 4),
+            "one_key_each": self._one_key_each,
+        }
+        sections: list[tuple[str, object]] = [
+            ("meta", orjson.dumps(meta)),
+            ("slots", built.slots),
+            ("keyoffs", np.concatenate(self._key_offsets)),
+            ("keys", self._keys),
+        ]
+        if not self._one_key_each:
+            sections.append(("entrec", np.concatenate(self._entry_records)))
+        sections += [
+            ("recoffs", np.concatenate(self._record_offsets)),
+            ("records", self._spooled()),
+            ("restrict", self._visibility.restricted.serialize()),
+            ("visible", _serialize_viewers(self._visibility.by_viewer)),
+        ]
+        write_container(path, SEGMENT_MAGIC, sections, created_ns)  # type: ignore[arg-type]
+        self.close()
+        return path
+
+    def _spooled(self) -> Iterator[bytes]:
+        self._spool.flush()
+        self._spool.seek(0)
+        while chunk := self._spool.read(SPOOL_CHUNK):
+            yield chunk
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+def _serialize_viewers(by_viewer: dict[str, BitMap]) -> bytes:
+    return msgpack.packb(
+        {viewer: bitmap.serialize() for viewer, bitmap in sorted(by_viewer.items())},
+        use_bin_type=True,
+    )
+
+
+class Segment:
+    """A mapped segment file: find records by key, read them, know who may see them."""
+
+    def __init__(self, path: Path, verify: bool = True) -> None:
+        self.path = path
+        self.name = path.name.removesuffix(SEGMENT_SUFFIX)
+        self._file = Container(path, SEGMENT_MAGIC, verify=verify)
+        try:
+            self.meta = orjson.loads(bytes(self._file.raw("meta")))
+            self.records = int(self.meta["records"])
+            self._index = HashIndex(
+                self._file.raw("slots"),
+                int(self.meta["capacity"]),
+                self._file.raw("keyoffs"),
+                self._file.raw("keys"),
+            )
+            self._entry_records = (
+                None if self.meta["one_key_each"] else self._file.raw("entrec").cast("I")
+            )
+            self._record_offsets = self._file.raw("recoffs").cast("Q")
+            self._records = self._file.raw("records")
+            self.restricted = FrozenBitMap.deserialize(bytes(self._file.raw("restrict")))
+            self.viewers = {
+                str(viewer): FrozenBitMap.deserialize(raw)
+                for viewer, raw in msgpack.unpackb(bytes(self._file.raw("visible"))).items()
+            }
+        except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as error:
+            raise CorruptFileError(path, 0, f"unreadable segment metadata: {error}") from None
+        self._check_sizes()
+
+    def _check_sizes(self) -> None:
+        if len(self._record_offsets) != self.records + 1:
+            raise CorruptFileError(self.path, 0, "record offsets do not match the record count")
+        if self._record_offsets[self.records] != len(self._records):
+            raise CorruptFileError(self.path, 0, "record offsets do not end at the store's end")
+
+    @property
+    def created_ns(self) -> int:
+        return self._file.created_ns
+
+    def verify(self) -> None:
+        self._file.verify()
+
+    def find(self, key: bytes, hashed: int | None = None) -> list[int]:
+        """Record numbers stored under `key` (tombstones are the caller's business)."""
+        try:
+            entries = self._index.find(key, key_hash(key) if hashed is None else hashed)
+        except IndexError:
+            raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
+        if self._entry_records is None:
+            return entries
+        return [self._entry_records[entry] for entry in entries]
+
+    def find_many(self, batch: PreparedKeys) -> tuple[np.ndarray, np.ndarray]:
+        """(query index, record number) for every match of a prepared batch."""
+        try:
+            queries, entries = self._index.find_many(batch)
+        except IndexError:
+            raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
+        if self._entry_records is None:
+            return queries, entries
+        return queries, np.frombuffer(self._entry_records, dtype=np.uint32)[entries]
+
+    def raw_record(self, record: int) -> memoryview:
+        if not 0 <= record < self.records:
+            raise CorruptFileError(self.path, 0, f"record {record} of {self.records} asked for")
+        return self._records[self._record_offsets[record] : self._record_offsets[record + 1]]
+
+    def record(self, record: int) -> tuple[bytes, object]:
+        """(identity, data) of a record, decoded from its msgpack array."""
+        try:
+            identity, data = msgpack.unpackb(self.raw_record(record), raw=False)
+        except (ValueError, msgpack.UnpackException) as error:
+            raise CorruptFileError(self.path, 0, f"record {record} undecodable: {error}") from None
+        return identity, data
+
+    def keys_of(self, record: int) -> tuple[bytes, ...]:
+        """The lookup keys of a record (used by compaction to carry them over)."""
+        if self._entry_records is None:
+            return (bytes(self._index.key(record)),)
+        # Entries are written record by record, so entry -> record is sorted.
+        owners = np.frombuffer(self._entry_records, dtype=np.uint32)
+        first, last = np.searchsorted(owners, [record, record + 1])
+        return tuple(bytes(self._index.key(entry)) for entry in range(int(first), int(last)))
+
+    def visible_to(self, record: int) -> frozenset[str] | None:
+        if record not in self.restricted:
+            return None
+        return frozenset(viewer for viewer, bitmap in self.viewers.items() if record in bitmap)
+
+    def is_visible(self, record: int, viewer: str | None) -> bool:
+        if record not in self.restricted:
+            return True
+        return viewer is not None and record in self.viewers.get(viewer, EMPTY_BITMAP)
+
+    def close(self) -> None:
+        self._file.close()

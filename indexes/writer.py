@@ -1,0 +1,244 @@
+"""The one way data changes: a writer holds the database lock, stages a batch, publishes.
+
+Two NCBs loading at once queue on an exclusive lock instead of losing an update. A batch
+becomes one new segment plus tombstones for the records it replaces or withdraws, and is
+published by the manifest rename; until then readers see nothing of it, and a crash
+leaves only unreferenced files that the next writer removes.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+from pyroaring import BitMap
+
+from indexes.errors import NoDatabaseError
+from indexes.hash_index import PreparedKeys, hash_keys
+from indexes.manifest import MANIFEST_NAME, Manifest, SegmentEntry, read_manifest, write_manifest
+from indexes.segment import Record, SegmentBuilder
+from indexes.snapshot import Part, SegmentCache, Snapshot, open_snapshot
+from indexes.tombstones import tombstone_file_name, write_tombstones
+
+LOCK_NAME = "LOCK"
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """Withdraw the record of this identity; `key` is its primary lookup key."""
+
+    identity: bytes
+    key: bytes
+
+
+@dataclass(frozen=True)
+class Published:
+    generation: int
+    added: int
+    withdrawn: int
+    segments: int
+
+
+def segment_name(number: int) -> str:
+    return f"seg-{number:06d}"
+
+
+class Writer:
+    """Stage upserts and deletes under the database lock; `commit` publishes them at once.
+
+    Order matters as in the upload file: a later upsert of an identity replaces an
+    earlier one, a delete withdraws what was upserted before it.
+    """
+
+    def __init__(self, directory: Path, db: str) -> None:
+        self.directory = directory
+        self.db = db
+        self._lock_fd = -1
+        self._manifest = Manifest(db)
+        self._snapshot: Snapshot | None = None
+        self._builder: SegmentBuilder | None = None
+        self._new_dead = BitMap()
+        self._old_dead: dict[int, BitMap] = {}
+        self.withdrawn = 0
+
+    def __enter__(self) -> Writer:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            self._manifest = read_manifest(self.directory, self.db)
+            self._snapshot = open_snapshot(self.directory, self.db, SegmentCache(verify=False))
+        except NoDatabaseError:
+            self._snapshot = None
+        self._builder = SegmentBuilder(
+            self.directory, segment_name(self._manifest.next_segment), self.db
+        )
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._builder is not None:
+            self._builder.close()
+        os.close(self._lock_fd)
+
+    @property
+    def _parts(self) -> list[Part]:
+        return self._snapshot.parts if self._snapshot else []
+
+    @property
+    def builder(self) -> SegmentBuilder:
+        if self._builder is None:
+            raise RuntimeError("a Writer is used inside `with`")
+        return self._builder
+
+    def upsert(self, records: Sequence[Record]) -> None:
+        """Stage records; older copies of the same identity are withdrawn on commit."""
+        if not records:
+            return
+        self._withdraw_old([r.identity for r in records], [r.keys[0] for r in records])
+        self.builder.add(records)
+
+    def delete(self, deletions: Sequence[Deletion]) -> list[int]:
+        """Stage withdrawals; returns, per deletion, how many records it withdrew (0: none)."""
+        if not deletions:
+            return []
+        identities = [d.identity for d in deletions]
+        counts = self._withdraw_old(identities, [d.key for d in deletions])
+        for index, count in enumerate(self._withdraw_new(identities)):
+            counts[index] += count
+        self.withdrawn += sum(counts)
+        return counts
+
+    def start_over(self) -> list[Part]:
+        """Drop every current segment from the next manifest; returns them for copying."""
+        parts = self._parts
+        self._snapshot = None
+        self._old_dead = {}
+        self._manifest = replace(self._manifest, segments=())
+        return parts
+
+    def _withdraw_old(self, identities: list[bytes], keys: list[bytes]) -> list[int]:
+        counts = [0] * len(identities)
+        if not self._parts:
+            return counts
+        batch = PreparedKeys(keys)
+        for number, part in enumerate(self._parts):
+            queries, records = part.segment.find_many(batch)
+            dead = self._old_dead.setdefault(number, BitMap())
+            for query, record in zip(queries.tolist(), records.tolist(), strict=True):
+                if record in part.dead or record in dead:
+                    continue
+                if part.segment.record(record)[0] == identities[query]:
+                    dead.add(record)
+                    counts[query] += 1
+        return counts
+
+    def _withdraw_new(self, identities: list[bytes]) -> list[int]:
+        counts = [0] * len(identities)
+        staged = self.builder.identity_hashes()
+        if not len(staged):
+            return counts
+        wanted = hash_keys(identities)
+        for record in np.flatnonzero(np.isin(staged, wanted)).tolist():
+            if record in self._new_dead:
+                continue
+            identity = self.builder.identity(record)
+            for index, candidate in enumerate(identities):
+                if candidate == identity:
+                    self._new_dead.add(record)
+                    counts[index] += 1
+                    break
+        return counts
+
+    def _supersede_duplicates(self) -> None:
+        """Within one batch, the last upsert of an identity wins over earlier ones."""
+        staged = self.builder.identity_hashes()
+        order = np.argsort(staged, kind="stable")
+        ordered = staged[order]
+        repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
+        groups: dict[int, list[int]] = {}
+        for at in repeated.tolist():
+            key = int(ordered[at])
+            groups.setdefault(key, [int(order[at])]).append(int(order[at + 1]))
+        for records in groups.values():
+            by_identity: dict[bytes, list[int]] = {}
+            for record in records:
+                by_identity.setdefault(self.builder.identity(record), []).append(record)
+            for same in by_identity.values():
+                self._new_dead.update(sorted(same)[:-1])
+
+    def commit(self) -> Published:
+        """Write the new segment and tombstones, fsync them, then rename the manifest."""
+        builder = self.builder
+        if not builder.records and not any(self._old_dead.values()):
+            return Published(self._manifest.generation, 0, 0, len(self._manifest.segments))
+        generation = self._manifest.generation + 1
+        entries = [self._retire(number, part, generation) for number, part in enumerate(self._parts)]
+        next_segment = self._manifest.next_segment
+        added = builder.records
+        if builder.records:
+            self._supersede_duplicates()
+            builder.finish()
+            dead_file = None
+            if self._new_dead:
+                dead_file = tombstone_file_name(builder.name, generation)
+                write_tombstones(self.directory / dead_file, builder.name, self._new_dead)
+            entries.append(
+                SegmentEntry(builder.name, builder.records, len(self._new_dead), dead_file)
+            )
+            next_segment += 1
+        kept = tuple(entry for entry in entries if entry.live > 0)
+        manifest = self._manifest.successor(kept, next_segment)
+        write_manifest(self.directory, manifest)
+        self._manifest = manifest
+        remove_unreferenced(self.directory, manifest)
+        withdrawn = sum(len(dead) for dead in self._old_dead.values()) + len(self._new_dead)
+        return Published(generation, added - len(self._new_dead), withdrawn, len(kept))
+
+    def _retire(self, number: int, part: Part, generation: int) -> SegmentEntry:
+        dead = self._old_dead.get(number)
+        if not dead:
+            return part.entry
+        union = BitMap(part.dead.bitmap) | dead
+        name = tombstone_file_name(part.entry.name, generation)
+        write_tombstones(self.directory / name, part.entry.name, union)
+        return SegmentEntry(part.entry.name, part.entry.records, len(union), name)
+
+
+def remove_unreferenced(directory: Path, manifest: Manifest) -> None:
+    """Under the lock nobody else writes: any file the manifest does not name is garbage.
+
+    Readers still holding an older generation keep their mappings (unlinked files stay
+    readable on POSIX); readers opening it now retry on the new manifest.
+    """
+    keep = manifest.files() | {LOCK_NAME, MANIFEST_NAME}
+    for entry in os.scandir(directory):
+        if entry.is_file() and entry.name not in keep:
+            Path(entry.path).unlink(missing_ok=True)
+
+
+def compact(directory: Path, db: str, batch: int = 100_000) -> Published:
+    """Merge every segment's live records into one segment, dropping tombstoned ones."""
+    with Writer(directory, db) as writer:
+        for part in writer.start_over():
+            live = BitMap(range(part.entry.records)) - part.dead.bitmap
+            numbers = live.to_array()
+            for start in range(0, len(numbers), batch):
+                writer.builder.add([_carry(part, r) for r in numbers[start : start + batch]])
+        return writer.commit()
+
+
+def _carry(part: Part, record: int) -> Record:
+    identity, data = part.segment.record(record)
+    return Record(
+        identity, part.segment.keys_of(record), data, part.segment.visible_to(record)
+    )
