@@ -1,0 +1,160 @@
+"""The catalog: every database of shared/DATABASES.md declared once.
+
+The loader (what a row must hold), the screening path (how a query is keyed and matched),
+`/v1/databases` and the docs all read this table, so a 20th database is a declaration
+(and perhaps a normaliser), not new plumbing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from loaders import normalise
+
+Normaliser = Callable[[str], object]
+
+SLTD_STATUSES = ("stolen", "lost", "revoked", "invalidated", "stolen_blank")
+UPSERT, DELETE = "upsert", "delete"
+IDENTITY_SEPARATOR = b"\x1f"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    normaliser: Normaliser = normalise.text
+    required: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Database:
+    """One database: its fields, which of them key it, how it matches.
+
+    key: the fields that must all be equal for an `exact` match, in order; the first is
+    the primary lookup key that the hashed index is built on (SLTD: number, then the
+    issuing state, so the same number of another state is still found as `number_only`).
+    """
+
+    code: str
+    name: str
+    matcher: str
+    key: tuple[str, ...]
+    fields: tuple[Field, ...]
+    loadable: bool = False
+    threshold: float = 1.0
+    weaker_match: str | None = None
+    by_name: Mapping[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.required)
+
+    @property
+    def record_fields(self) -> tuple[str, ...]:
+        """The order of a stored record's values (then owner, visible_to, extras)."""
+        return tuple(f.name for f in self.fields)
+
+
+def _plain(*names: str) -> tuple[Field, ...]:
+    return tuple(Field(name) for name in names)
+
+
+SLTD = Database(
+    code="SLTD",
+    name="Stolen and Lost Travel Documents",
+    matcher="exact",
+    key=("number", "country"),
+    loadable=True,
+    weaker_match="number_only",
+    fields=(
+        Field("number", normalise.document_number, True, "document number as printed"),
+        Field("country", normalise.state, True, "issuing state, ICAO 9303 code"),
+        Field("type", normalise.document_type, False, "MRZ document code: P, I, A, C, V"),
+        Field("status", normalise.choice(SLTD_STATUSES), True, "; ".join(SLTD_STATUSES)),
+        Field("reported_on", normalise.past_date, False, "ISO date of the report"),
+        Field("issued_on", normalise.iso_date),
+        Field("expires_on", normalise.iso_date),
+        Field("stolen_on", normalise.past_date),
+        Field("review_on", normalise.iso_date),
+        Field("national_ref", normalise.text),
+    ),
+)
+
+_OTHERS = (
+    Database("TDAWN", "Travel Documents Associated With Notices", "exact",
+             ("number", "country"), _plain("number", "country", "type", "notice", "notice_type")),
+    Database("SAD", "Stolen Administrative Documents", "exact",
+             ("number", "country", "doc_kind"), _plain("number", "country", "doc_kind", "status")),
+    Database("NOMINAL", "Persons: wanted, missing, dead unidentified, under UN sanctions", "name",
+             ("surname", "given_names"),
+             _plain("surname", "given_names", "dob", "nationality", "sex", "aliases",
+                    "notice_type", "reference"), threshold=0.85),
+    Database("AFIS", "Fingerprints", "vector", ("template",),
+             _plain("template", "finger", "reference", "person_ref"), threshold=0.9),
+    Database("FACE", "Facial images", "vector", ("template",),
+             _plain("template", "reference", "person_ref"), threshold=0.9),
+    Database("DNA", "DNA profiles", "profile", ("loci",),
+             _plain("loci", "reference", "kind"), threshold=13),
+    Database("SMV", "Stolen Motor Vehicles", "exact", ("vin",),
+             _plain("vin", "plate", "country", "make", "model", "colour", "status")),
+    Database("VESSELS", "Stolen vessels and boats", "exact", ("hin",),
+             _plain("hin", "imo", "name", "flag", "make")),
+    Database("WOA", "Stolen Works of Art", "exact", ("object_id",),
+             _plain("object_id", "title", "artist", "category", "country")),
+    Database("IARMS", "Illicit Arms Records", "exact", ("serial", "make"),
+             _plain("serial", "make", "model", "calibre", "status")),
+    Database("IFRT", "Firearms Reference Table", "exact", ("make", "model"),
+             _plain("make", "model", "calibre", "type", "country_of_origin")),
+    Database("IBIN", "Ballistic Information Network", "exact", ("exhibit_id",),
+             _plain("exhibit_id", "calibre", "make", "case_ref", "country")),
+    Database("ICSE", "Child sexual exploitation material (hash sets only)", "exact", ("sha256",),
+             _plain("sha256", "md5", "phash", "series", "victim_identified")),
+    Database("DIALDOC", "Counterfeit document alerts", "exact",
+             ("country", "doc_kind", "series"),
+             _plain("country", "doc_kind", "series", "alert", "features")),
+    Database("EDISON", "Genuine travel document models", "exact",
+             ("country", "doc_kind", "series"),
+             _plain("country", "doc_kind", "series", "valid_from", "valid_to", "features")),
+    Database("COUNTERFEIT", "Counterfeit currency and security documents", "exact",
+             ("currency", "denomination", "serial"),
+             _plain("currency", "denomination", "serial", "series", "first_seen")),
+    Database("PIRACY", "Maritime piracy", "exact", ("imo",),
+             _plain("imo", "name", "incident", "date", "area")),
+    Database("GEIGER", "Radiological and nuclear materials out of regulatory control", "exact",
+             ("serial",), _plain("serial", "isotope", "activity", "status")),
+)  # fmt: skip
+
+DATABASES: Mapping[str, Database] = {db.code: db for db in (SLTD, *_OTHERS)}
+
+
+class UnknownDatabaseError(ValueError):
+    pass
+
+
+def database(code: str) -> Database:
+    """The catalog entry for a code, case-insensitive; the message lists the valid codes."""
+    try:
+        return DATABASES[code.strip().upper()]
+    except KeyError:
+        raise UnknownDatabaseError(
+            f"unknown database {code!r}: one of {', '.join(DATABASES)}"
+        ) from None
+
+
+def identity(db: Database, values: Mapping[str, object], owner: str) -> bytes:
+    """Two rows with this same identity are the same record: the later one replaces it.
+
+    The key fields plus the owner: the same passport reported by two NCBs is two records,
+    and one NCB can withdraw only its own.
+    """
+    parts = [str(values[name]) for name in db.key] + [owner]
+    return IDENTITY_SEPARATOR.join(part.encode() for part in parts)
+
+
+def record_id(db: Database, identity_bytes: bytes) -> str:
+    """The `id` a terminal sees: readable, stable across compactions, e.g. SLTD/L898902C3/UTO/UTO."""
+    return "/".join([db.code, *identity_bytes.decode().split("\x1f")])

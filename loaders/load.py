@@ -1,0 +1,244 @@
+"""An NCB batch upload: files in, one published snapshot out, every bad row reported.
+
+All files of one `screening load` are one publish: either every good row of every file is
+visible afterwards or, if a file cannot be read at all, nothing changed. A bad row never
+stops the good ones and never half-enters the index: it goes to the reject report with
+its line number and the reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import orjson
+from tqdm import tqdm
+
+from indexes import Deletion, IndexStoreError, Record, Writer
+from loaders.catalog import Database, database
+from loaders.normalise import FieldError, state
+from loaders.readers import BadRow, Upload, read_rows
+from loaders.records import Rejected, parse_row
+
+CHUNK_ROWS = 50_000
+
+
+class LoadUsageError(ValueError):
+    """The command itself is wrong (unknown database, bad owner code): exit 2."""
+
+
+class DataDirError(Exception):
+    """The data directory cannot be used (not a directory, unwritable, corrupt): exit 1."""
+
+
+@dataclass
+class LoadResult:
+    accepted: int = 0
+    rejected: int = 0
+    deleted: int = 0
+    generation: int = 0
+    seconds: float = 0.0
+    reports: list[Path] = field(default_factory=list)
+
+    def summary(self) -> str:
+        rate = self.accepted / self.seconds if self.seconds else 0.0
+        line = (
+            f"{self.accepted:,} accepted, {self.rejected:,} rejected, {self.deleted:,} deleted"
+            f" in {self.seconds:.1f} s ({rate:,.0f} rows/s), generation {self.generation}"
+        )
+        if self.reports:
+            line += "\nrejected rows: " + ", ".join(str(path) for path in self.reports)
+        return line
+
+
+class RejectReport:
+    """JSON lines of rejected rows, opened only when the first one comes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._out: IO[bytes] | None = None
+
+    def write(self, file: str, line: int, reason: str, row: object) -> None:
+        if self._out is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._out = open(self.path, "wb")
+        entry = {"file": file, "line": line, "reason": reason, "row": row}
+        self._out.write(orjson.dumps(entry, default=str) + b"\n")
+        self.rows += 1
+
+    def close(self, keep: bool) -> None:
+        if self._out is not None:
+            self._out.close()
+            if not keep:
+                self.path.unlink(missing_ok=True)
+
+
+def default_report_path(upload: Upload) -> Path:
+    if upload.name == "-":
+        return Path("stdin.rejects.jsonl")
+    return Path(f"{upload.name}.rejects.jsonl")
+
+
+def load(
+    data_dir: Path,
+    db_code: str,
+    owner: str,
+    uploads: Sequence[Upload],
+    report: Path | None = None,
+    progress: bool = False,
+) -> LoadResult:
+    """Validate and store every upload in one publish; see the module docstring."""
+    db = _loadable(db_code)
+    owner = _owner(owner)
+    _check_data_dir(data_dir)
+    started = time.perf_counter()
+    result = LoadResult()
+    reports: dict[Path, RejectReport] = {}
+    succeeded = False
+    try:
+        with Writer(data_dir / db.code, db.code) as writer:
+            for upload in uploads:
+                path = report or default_report_path(upload)
+                rejects = reports.setdefault(path, RejectReport(path))
+                _load_one(writer, db, owner, upload, rejects, result, progress)
+            result.generation = writer.commit().generation
+        succeeded = True
+    except IndexStoreError as error:
+        raise DataDirError(str(error)) from None
+    finally:
+        for rejects in reports.values():
+            rejects.close(keep=succeeded)
+    result.reports = [path for path, r in reports.items() if r.rows]
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _loadable(code: str) -> Database:
+    try:
+        db = database(code)
+    except ValueError as error:
+        raise LoadUsageError(str(error)) from None
+    if not db.loadable:
+        raise LoadUsageError(f"loading {db.code} is not supported yet (loadable: SLTD)")
+    return db
+
+
+def _owner(code: str) -> str:
+    try:
+        return state(code)
+    except FieldError as error:
+        raise LoadUsageError(f"--owner: {error}") from None
+
+
+def _check_data_dir(data_dir: Path) -> None:
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataDirError(f"{data_dir}: exists and is not a directory")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DataDirError(f"{data_dir}: cannot create: {error.strerror}") from None
+
+
+def _load_one(
+    writer: Writer,
+    db: Database,
+    owner: str,
+    upload: Upload,
+    rejects: RejectReport,
+    result: LoadResult,
+    progress: bool,
+) -> None:
+    stream = upload.open_binary()
+    bar = tqdm(
+        total=upload.size(),
+        unit="B",
+        unit_scale=True,
+        desc=Path(upload.name).name,
+        disable=not progress,
+        leave=False,
+    )
+    try:
+        for chunk in _chunks(read_rows(upload, stream)):
+            _store_chunk(writer, db, owner, upload.name, chunk, rejects, result)
+            if upload.name != "-":
+                bar.update(stream.tell() - bar.n)
+    finally:
+        bar.close()
+        if upload.name != "-":
+            stream.close()
+
+
+def _chunks(
+    rows: Iterator[tuple[int, dict[str, str]] | BadRow],
+) -> Iterator[list[tuple[int, dict[str, str]] | BadRow]]:
+    chunk: list[tuple[int, dict[str, str]] | BadRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= CHUNK_ROWS:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _store_chunk(
+    writer: Writer,
+    db: Database,
+    owner: str,
+    file: str,
+    chunk: list[tuple[int, dict[str, str]] | BadRow],
+    rejects: RejectReport,
+    result: LoadResult,
+) -> None:
+    """Stage a chunk in file order: runs of upserts and runs of deletes alternate."""
+    upserts: list[Record] = []
+    deletes: list[tuple[int, dict[str, str], Deletion]] = []
+    for item in chunk:
+        if isinstance(item, BadRow):
+            rejects.write(file, item.line, item.reason, item.raw)
+            result.rejected += 1
+            continue
+        line, row = item
+        parsed = parse_row(db, row, owner)
+        if isinstance(parsed, Rejected):
+            rejects.write(file, line, parsed.reason, row)
+            result.rejected += 1
+        elif isinstance(parsed, Record):
+            if deletes:
+                _apply_deletes(writer, owner, file, deletes, rejects, result)
+                deletes = []
+            upserts.append(parsed)
+        else:
+            if upserts:
+                _apply_upserts(writer, upserts, result)
+                upserts = []
+            deletes.append((line, row, parsed))
+    _apply_upserts(writer, upserts, result)
+    _apply_deletes(writer, owner, file, deletes, rejects, result)
+
+
+def _apply_upserts(writer: Writer, upserts: list[Record], result: LoadResult) -> None:
+    writer.upsert(upserts)
+    result.accepted += len(upserts)
+
+
+def _apply_deletes(
+    writer: Writer,
+    owner: str,
+    file: str,
+    deletes: list[tuple[int, dict[str, str], Deletion]],
+    rejects: RejectReport,
+    result: LoadResult,
+) -> None:
+    counts = writer.delete([deletion for _, _, deletion in deletes])
+    for (line, row, _), count in zip(deletes, counts, strict=True):
+        if count:
+            result.deleted += count
+        else:
+            reason = f"action delete: no record with this key owned by {owner} to withdraw"
+            rejects.write(file, line, reason, row)
+            result.rejected += 1

@@ -1,0 +1,99 @@
+"""Normalisers: turn a value as an NCB clerk or a terminal typed it into the stored form.
+
+The same functions serve the loader (what is stored) and the screening path (what is
+looked up), so "L898902C3", "l89 8902-c3" and "L898902C3<" can only ever meet. Each raises
+`FieldError` with a sentence for a human; the caller adds the field name and line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from loaders.countries import normalise_state
+
+
+class FieldError(ValueError):
+    """A value that cannot be normalised; the message says why, for the reject report."""
+
+
+DOCUMENT_NUMBER_DROP = str.maketrans("", "", " -<\t")
+DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{1,30}")
+DOCUMENT_TYPE = re.compile(r"[PIACV][A-Z0-9]?")
+
+
+def document_number(value: str) -> str:
+    """Spaces, `-` and `<` are not part of a document number and case does not matter."""
+    number = value.translate(DOCUMENT_NUMBER_DROP).upper()
+    if not number:
+        raise FieldError("is empty")
+    if not DOCUMENT_NUMBER.fullmatch(number):
+        bad = sorted({c for c in number if not ("A" <= c <= "Z" or "0" <= c <= "9")})
+        if bad:
+            raise FieldError(f"{value!r} has characters other than A-Z and 0-9: {''.join(bad)!r}")
+        raise FieldError(f"{value!r} is longer than 30 characters")
+    return number
+
+
+def state(value: str) -> str:
+    """An ICAO 9303 issuing-state or organisation code (`D` for Germany, `UTO`, `XXA` ...)."""
+    try:
+        return normalise_state(value)
+    except ValueError as error:
+        raise FieldError(str(error)) from None
+
+
+def state_list(value: str) -> tuple[str, ...]:
+    """`;`-separated state codes (commas tolerated); empty means no restriction."""
+    parts = [part for part in re.split(r"[;,]", value) if part.strip()]
+    return tuple(sorted({state(part) for part in parts}))
+
+
+def document_type(value: str) -> str:
+    """An MRZ document code: `P`, `I`, `A`, `C` or `V`, with an optional second character."""
+    code = value.replace("<", "").strip().upper()
+    if not DOCUMENT_TYPE.fullmatch(code):
+        raise FieldError(f"{value!r} is not a document code (P, I, A, C or V, then one more)")
+    return code
+
+
+def iso_date(value: str) -> str:
+    """A real calendar date written YYYY-MM-DD (2023-02-30 is refused)."""
+    text = value.strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise FieldError(f"{value!r} is not a date written YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise FieldError(f"{value!r} is not a real date") from None
+
+
+def past_date(value: str) -> str:
+    """A date that has already happened: a report cannot come from the future."""
+    text = iso_date(value)
+    if text > date.today().isoformat():
+        raise FieldError(f"{value!r} is in the future")
+    return text
+
+
+def choice(options: tuple[str, ...]) -> ChoiceNormaliser:
+    return ChoiceNormaliser(options)
+
+
+class ChoiceNormaliser:
+    """One of a fixed set of words, case-insensitive (`Stolen` is `stolen`)."""
+
+    def __init__(self, options: tuple[str, ...]) -> None:
+        self.options = options
+        self._allowed = frozenset(options)
+
+    def __call__(self, value: str) -> str:
+        word = value.strip().lower()
+        if word not in self._allowed:
+            raise FieldError(f"{value!r} is not one of {', '.join(self.options)}")
+        return word
+
+
+def text(value: str) -> str:
+    """Free text: surrounding spaces dropped."""
+    return value.strip()

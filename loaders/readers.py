@@ -1,0 +1,153 @@
+"""Upload readers: an NCB file in, (line number, row) out, whatever the format.
+
+A row that cannot be parsed is yielded as a `BadRow` (its line and reason go to the reject
+report); a file that cannot be read at all raises `UnreadableFileError` and the load
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import orjson
+
+Row = dict[str, str]
+
+FORMATS = ("csv", "jsonl")
+
+
+class UnreadableFileError(Exception):
+    """The whole file is refused: wrong encoding, no header, not the format it claims."""
+
+    def __init__(self, file: str, reason: str, line: int | None = None) -> None:
+        self.file = file
+        self.line = line
+        where = f"{file}, line {line}" if line else file
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    reason: str
+    raw: object
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One named input: a path, or '-' for standard input (always JSON Lines)."""
+
+    name: str
+    format: str
+
+    @classmethod
+    def of(cls, name: str, format: str | None = None) -> Upload:
+        if format is None:
+            format = "jsonl" if name == "-" else Path(name).suffix.lower().lstrip(".")
+            format = {"json": "jsonl", "ndjson": "jsonl"}.get(format, format)
+        return cls(name, format)
+
+    def size(self) -> int | None:
+        return None if self.name == "-" else Path(self.name).stat().st_size
+
+    def open_binary(self) -> IO[bytes]:
+        if self.name == "-":
+            return sys.stdin.buffer
+        try:
+            return open(self.name, "rb")
+        except OSError as error:
+            raise UnreadableFileError(self.name, error.strerror or str(error)) from None
+
+
+def read_rows(upload: Upload, stream: IO[bytes]) -> Iterator[tuple[int, Row] | BadRow]:
+    if upload.format == "csv":
+        return _csv_rows(upload.name, stream)
+    if upload.format == "jsonl":
+        return _jsonl_rows(upload.name, stream)
+    raise UnreadableFileError(upload.name, f"format {upload.format!r} is not one of {FORMATS}")
+
+
+def _text(name: str, stream: IO[bytes]) -> io.TextIOWrapper:
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _csv_rows(name: str, stream: IO[bytes]) -> Iterator[tuple[int, Row] | BadRow]:
+    text = _text(name, stream)
+    reader = csv.reader(text)
+    try:
+        header = next(reader, None)
+        if not header or not any(column.strip() for column in header):
+            raise UnreadableFileError(name, "no header row: the first line must name the fields")
+        columns = [column.strip().lower() for column in header]
+        _check_columns(name, columns)
+        width = len(columns)
+        for values in reader:
+            line = reader.line_num
+            if len(values) == width:
+                yield line, dict(zip(columns, values, strict=True))
+            elif values and any(v.strip() for v in values):
+                yield BadRow(line, f"row has {len(values)} values, the header has {width}", values)
+    except UnicodeDecodeError as error:
+        raise UnreadableFileError(
+            name, f"not UTF-8 ({error.reason} at byte {error.start} of a block)", reader.line_num + 1
+        ) from None
+    except csv.Error as error:
+        raise UnreadableFileError(name, f"not valid CSV: {error}", reader.line_num) from None
+    finally:
+        text.detach()  # the caller owns the binary stream and closes it
+
+
+def _check_columns(name: str, columns: list[str]) -> None:
+    seen: set[str] = set()
+    for column in columns:
+        if not column:
+            raise UnreadableFileError(name, "the header has an empty column name", 1)
+        if column in seen:
+            raise UnreadableFileError(name, f"the header names {column!r} twice", 1)
+        seen.add(column)
+
+
+def _jsonl_rows(name: str, stream: IO[bytes]) -> Iterator[tuple[int, Row] | BadRow]:
+    for line, raw in enumerate(stream, 1):
+        if not raw.strip():
+            continue
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise UnreadableFileError(name, f"not UTF-8 ({error.reason})", line) from None
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as error:
+            yield BadRow(line, f"not valid JSON: {error}", raw.decode().rstrip("\r\n"))
+            continue
+        if not isinstance(value, dict):
+            yield BadRow(line, f"a line must be a JSON object, not {type(value).__name__}", value)
+            continue
+        row = _flat_row(value)
+        if isinstance(row, str):
+            yield BadRow(line, row, value)
+        else:
+            yield line, row
+
+
+def _flat_row(value: dict[str, object]) -> Row | str:
+    """JSON values become the same strings a CSV would hold; nested values are refused."""
+    row: Row = {}
+    for key, item in value.items():
+        if item is None:
+            continue
+        if isinstance(item, bool):
+            row[key.strip().lower()] = "true" if item else "false"
+        elif isinstance(item, str | int | float):
+            row[key.strip().lower()] = str(item)
+        elif isinstance(item, list) and all(isinstance(i, str) for i in item):
+            row[key.strip().lower()] = ";".join(item)  # type: ignore[arg-type]
+        else:
+            return f"field {key!r} holds a {type(item).__name__}, expected text"
+    return row

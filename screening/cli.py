@@ -1,0 +1,125 @@
+"""The `screening` command: each subcommand parses, calls one library function, and the
+project's exceptions map to the contract's exit codes in one place (API.md):
+0 success; 1 the work failed and nothing was changed; 2 bad usage; 3 some rows rejected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from indexes import IndexStoreError, compact
+from loaders.catalog import DATABASES, UnknownDatabaseError, database
+from loaders.load import DataDirError, LoadUsageError, load
+from loaders.readers import FORMATS, UnreadableFileError, Upload
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTS = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    pass
+
+
+def _load(args: argparse.Namespace) -> int:
+    uploads = [Upload.of(name, args.format) for name in args.files]
+    result = load(
+        Path(args.data), args.db, args.owner, uploads, args.report and Path(args.report),
+        progress=sys.stderr.isatty(),
+    )
+    print(result.summary())
+    return EXIT_REJECTS if result.rejected else EXIT_OK
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from loaders.generate import generate
+
+    try:
+        written = generate(database(args.db).code, args.records, Path(args.out), seed=args.seed)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    print(f"{args.out}: {written:,} {args.db} rows")
+    return EXIT_OK
+
+
+def _compact(args: argparse.Namespace) -> int:
+    codes = [database(args.db).code] if args.db else list(DATABASES)
+    for code in codes:
+        folder = Path(args.data) / code
+        if not (folder / "MANIFEST").exists():
+            if args.db:
+                raise DataDirError(f"{folder}: nothing loaded for {code}")
+            continue
+        result = compact(folder, code)
+        print(f"{code}: {result.added:,} records in {result.segments} segment(s), "
+              f"generation {result.generation}")
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bench.suite import main as bench_main
+
+    return bench_main(args.records, Path(args.work), args.quick)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="screening", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    loader = commands.add_parser("load", help="an NCB batch upload (CSV or JSON Lines)")
+    loader.add_argument("--data", required=True, help="data directory")
+    loader.add_argument("--db", required=True, help="database code, e.g. SLTD")
+    loader.add_argument("--owner", required=True, help="uploading NCB, ICAO code")
+    loader.add_argument("--format", choices=FORMATS, help="default: from the file suffix")
+    loader.add_argument("--report", help="rejected rows file (default: beside each upload)")
+    loader.add_argument("files", nargs="+", metavar="FILE", help="upload files, '-' = stdin")
+    loader.set_defaults(run=_load)
+
+    generator = commands.add_parser("generate", help="write a realistic synthetic upload")
+    generator.add_argument("--db", required=True)
+    generator.add_argument("--records", required=True, type=int)
+    generator.add_argument("--out", required=True, help=".csv or .jsonl")
+    generator.add_argument("--seed", type=int, default=0)
+    generator.set_defaults(run=_generate)
+
+    compacter = commands.add_parser("compact", help="merge segments")
+    compacter.add_argument("--data", required=True)
+    compacter.add_argument("--db")
+    compacter.set_defaults(run=_compact)
+
+    bencher = commands.add_parser("bench", help="the benchmark suite, printing one table")
+    bencher.add_argument("--records", type=int, default=10_000_000)
+    bencher.add_argument("--work", default=".bench", help="where generated data is kept")
+    bencher.add_argument("--quick", action="store_true", help="fewer repetitions")
+    bencher.set_defaults(run=_bench)
+    return parser
+
+
+ERRORS: Sequence[tuple[type[BaseException], int]] = (
+    (UsageError, EXIT_USAGE),
+    (LoadUsageError, EXIT_USAGE),
+    (UnreadableFileError, EXIT_FAILED),
+    (DataDirError, EXIT_FAILED),
+    (IndexStoreError, EXIT_FAILED),
+    (UnknownDatabaseError, EXIT_USAGE),
+    (OSError, EXIT_FAILED),
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except tuple(kind for kind, _ in ERRORS) as error:
+        code = next(code for kind, code in ERRORS if isinstance(error, kind))
+        print(f"screening {args.command}: {error}", file=sys.stderr)
+        return code
+    except KeyboardInterrupt:
+        print(f"screening {args.command}: interrupted, nothing was changed", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

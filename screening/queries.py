@@ -1,0 +1,52 @@
+"""Reading one screening query: which database, which key, normalised like the loader.
+
+The loader and the screening path share the catalog's normalisers, so a query can only
+meet the stored record it means, never miss it by a space or a `<`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from loaders.catalog import Database, database
+from loaders.normalise import FieldError
+from screening.errors import NotSupportedError, QueryError
+
+
+@dataclass(frozen=True)
+class ExactQuery:
+    db: Database
+    values: tuple[object, ...]
+
+    @property
+    def key(self) -> bytes:
+        return str(self.values[0]).encode()
+
+
+def parse_query(query: object, where: str) -> ExactQuery:
+    """Validate one query; `where` (e.g. 'queries[3]') prefixes every message."""
+    if not isinstance(query, Mapping):
+        raise QueryError(f"{where}: a query is an object, not {type(query).__name__}")
+    code = query.get("db")
+    if not isinstance(code, str):
+        raise QueryError(f"{where}.db: required, a database code such as 'SLTD'")
+    try:
+        db = database(code)
+    except ValueError as error:
+        raise QueryError(f"{where}.db: {error}") from None
+    if db.matcher != "exact" or not db.loadable:
+        raise NotSupportedError(f"{where}.db: screening {db.code} is not supported yet")
+    return ExactQuery(db, tuple(_key_value(db, query, name, where) for name in db.key))
+
+
+def _key_value(db: Database, query: Mapping[str, object], name: str, where: str) -> object:
+    raw = query.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise QueryError(f"{where}.{name}: required for {db.code}")
+    if not isinstance(raw, str):
+        raise QueryError(f"{where}.{name}: must be text, not {type(raw).__name__}")
+    try:
+        return db.by_name[name].normaliser(raw)
+    except FieldError as error:
+        raise QueryError(f"{where}.{name}: {error}") from None
