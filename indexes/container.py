@@ -227,6 +227,11 @@ class Container:
         section = self.require(name)
         return self._view[section.offset : section.offset + section.length]
 
+    @property
+    def mapping(self) -> mmap.mmap:
+        """The whole mapped file, for readers that slice it by absolute offsets."""
+        return self._map
+
     def require(self, name: str) -> Section:
         try:
             return self.sections[name]

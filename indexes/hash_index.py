@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Protocol
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,10 @@ LOW32 = 0xFFFF_FFFF
 MAX_ENTRIES = EMPTY_ENTRY - 1
 
 key_hash = xxhash.xxh3_64_intdigest
+
+
+class SupportsSlice(Protocol):
+    def __getitem__(self, index: slice, /) -> bytes | memoryview: ...
 
 
 def hash_keys(keys: Sequence[bytes]) -> np.ndarray:
@@ -81,43 +86,61 @@ def build_slots(hashes: np.ndarray) -> BuiltSlots:
 
 
 class HashIndex:
-    """Reads a slot array and the keys it points at, both mapped; never copies them."""
+    """Reads a slot array and the keys it points at, both mapped; never copies them.
+
+    `source` and `keys_at` locate the keys inside the mapped file: slicing the mmap
+    itself copies just the few bytes of one key, which CPython compares far faster than
+    a memoryview slice.
+    """
 
     def __init__(
-        self, slots: memoryview, capacity: int, key_offsets: memoryview, keys: memoryview
+        self,
+        slots: memoryview,
+        capacity: int,
+        key_offsets: memoryview,
+        keys: memoryview,
+        source: SupportsSlice | None = None,
+        keys_at: int = 0,
     ) -> None:
         self._slots = slots.cast("Q") if slots.format != "Q" else slots
         self._offsets = key_offsets.cast("Q") if key_offsets.format != "Q" else key_offsets
         self._keys = keys
+        self._source: SupportsSlice = source if source is not None else keys
+        self._keys_at = keys_at if source is not None else 0
         self.capacity = capacity
         self.entries = len(self._offsets) - 1
         self._slot_array = np.frombuffer(self._slots, dtype=np.uint64)
         self._offset_array = np.frombuffer(self._offsets, dtype=np.uint64)
         self._key_bytes = np.frombuffer(keys, dtype=np.uint8)
 
-    def key(self, entry: int) -> memoryview:
-        return self._keys[self._offsets[entry] : self._offsets[entry + 1]]
+    def key(self, entry: int) -> bytes:
+        return bytes(self._keys[self._offsets[entry] : self._offsets[entry + 1]])
 
     def find(self, key: bytes, hashed: int) -> list[int]:
         """Entries whose stored key equals `key`; a hash match alone is never enough.
 
         "Probe from the home slot while the slot is occupied and its hash is not greater
         than the key's; compare the stored key of each slot whose hash is equal."
+        Slots compare as whole integers: hash-high << 32 | entry, and an empty slot is all
+        ones, so one comparison with (high + 1) << 32 ends the run in both cases.
         """
-        slots, offsets, keys = self._slots, self._offsets, self._keys
+        slots, offsets, source, at = self._slots, self._offsets, self._source, self._keys_at
         high = hashed >> 32
+        lowest = high << 32
+        beyond = lowest + (1 << 32)
         position = (high * self.capacity) >> 32
         found: list[int] = []
-        limit = len(slots)
-        while position < limit:
+        while True:
             slot = slots[position]
-            entry = slot & LOW32
-            if entry == EMPTY_ENTRY or (slot >> 32) > high:
-                break
-            if (slot >> 32) == high and keys[offsets[entry] : offsets[entry + 1]] == key:
-                found.append(entry)
+            if slot >= lowest:
+                if slot >= beyond:
+                    return found
+                entry = slot & LOW32
+                if entry == EMPTY_ENTRY:
+                    return found
+                if source[at + offsets[entry] : at + offsets[entry + 1]] == key:
+                    found.append(entry)
             position += 1
-        return found
 
     def find_many(self, batch: PreparedKeys) -> tuple[np.ndarray, np.ndarray]:
         """(query index, entry) for every stored key equal to a query key, vectorised.

@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from pathlib import Path
 
 import msgpack
@@ -28,8 +29,7 @@ SPOOL_CHUNK = 64 << 20
 EMPTY_BITMAP = FrozenBitMap()
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     """What a segment stores for one record.
 
     identity: what makes two records "the same" (a later one replaces an earlier one);
@@ -197,6 +197,8 @@ class Segment:
                 int(self.meta["capacity"]),
                 self._file.raw("keyoffs"),
                 self._file.raw("keys"),
+                self._file.mapping,
+                self._file.require("keys").offset,
             )
             self._entry_records = (
                 None if self.meta["one_key_each"] else self._file.raw("entrec").cast("I")
@@ -261,11 +263,11 @@ class Segment:
     def keys_of(self, record: int) -> tuple[bytes, ...]:
         """The lookup keys of a record (used by compaction to carry them over)."""
         if self._entry_records is None:
-            return (bytes(self._index.key(record)),)
+            return (self._index.key(record),)
         # Entries are written record by record, so entry -> record is sorted.
         owners = np.frombuffer(self._entry_records, dtype=np.uint32)
         first, last = np.searchsorted(owners, [record, record + 1])
-        return tuple(bytes(self._index.key(entry)) for entry in range(int(first), int(last)))
+        return tuple(self._index.key(entry) for entry in range(int(first), int(last)))
 
     def visible_to(self, record: int) -> frozenset[str] | None:
         if record not in self.restricted:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
+from typing import NamedTuple
 
 import numpy as np
 from pyroaring import BitMap
@@ -28,8 +29,7 @@ from indexes.tombstones import tombstone_file_name, write_tombstones
 LOCK_NAME = "LOCK"
 
 
-@dataclass(frozen=True)
-class Deletion:
+class Deletion(NamedTuple):
     """Withdraw the record of this identity; `key` is its primary lookup key."""
 
     identity: bytes

@@ -46,17 +46,14 @@ class Database:
     weaker_match: str | None = None
     by_name: Mapping[str, Field] = field(init=False, repr=False, compare=False)
 
+    required: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    record_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    """The order of a stored record's values (then owner, visible_to, extras)."""
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
-
-    @property
-    def required(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields if f.required)
-
-    @property
-    def record_fields(self) -> tuple[str, ...]:
-        """The order of a stored record's values (then owner, visible_to, extras)."""
-        return tuple(f.name for f in self.fields)
+        object.__setattr__(self, "required", tuple(f.name for f in self.fields if f.required))
+        object.__setattr__(self, "record_fields", tuple(f.name for f in self.fields))
 
 
 def _plain(*names: str) -> tuple[Field, ...]:
@@ -151,8 +148,7 @@ def identity(db: Database, values: Mapping[str, object], owner: str) -> bytes:
     The key fields plus the owner: the same passport reported by two NCBs is two records,
     and one NCB can withdraw only its own.
     """
-    parts = [str(values[name]) for name in db.key] + [owner]
-    return IDENTITY_SEPARATOR.join(part.encode() for part in parts)
+    return "\x1f".join([*(str(values[name]) for name in db.key), owner]).encode()
 
 
 def record_id(db: Database, identity_bytes: bytes) -> str:

@@ -8,7 +8,9 @@ looked up), so "L898902C3", "l89 8902-c3" and "L898902C3<" can only ever meet. E
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
+from functools import lru_cache
 
 from loaders.countries import normalise_state
 
@@ -24,7 +26,13 @@ DOCUMENT_TYPE = re.compile(r"[PIACV][A-Z0-9]?")
 
 def document_number(value: str) -> str:
     """Spaces, `-` and `<` are not part of a document number and case does not matter."""
-    number = value.translate(DOCUMENT_NUMBER_DROP).upper()
+    number = value.translate(DOCUMENT_NUMBER_DROP)
+    # Fold ASCII only: "ß".upper() is "SS" and "ı".upper() is "I", which would accept them.
+    number = (
+        number.upper()
+        if number.isascii()
+        else "".join(c.upper() if c.isascii() else c for c in number)
+    )
     if not number:
         raise FieldError("is empty")
     if not DOCUMENT_NUMBER.fullmatch(number):
@@ -35,6 +43,7 @@ def document_number(value: str) -> str:
     return number
 
 
+@lru_cache(maxsize=4096)
 def state(value: str) -> str:
     """An ICAO 9303 issuing-state or organisation code (`D` for Germany, `UTO`, `XXA` ...)."""
     try:
@@ -49,6 +58,7 @@ def state_list(value: str) -> tuple[str, ...]:
     return tuple(sorted({state(part) for part in parts}))
 
 
+@lru_cache(maxsize=1024)
 def document_type(value: str) -> str:
     """An MRZ document code: `P`, `I`, `A`, `C` or `V`, with an optional second character."""
     code = value.replace("<", "").strip().upper()
@@ -57,6 +67,7 @@ def document_type(value: str) -> str:
     return code
 
 
+@lru_cache(maxsize=1 << 16)
 def iso_date(value: str) -> str:
     """A real calendar date written YYYY-MM-DD (2023-02-30 is refused)."""
     text = value.strip()
@@ -71,9 +82,19 @@ def iso_date(value: str) -> str:
 def past_date(value: str) -> str:
     """A date that has already happened: a report cannot come from the future."""
     text = iso_date(value)
-    if text > date.today().isoformat():
+    if text > _today():
         raise FieldError(f"{value!r} is in the future")
     return text
+
+
+def _today(now: float | None = None) -> str:
+    """Today's ISO date, recomputed at most once a minute (a load may cross midnight)."""
+    return _today_at(int((time.time() if now is None else now) // 60))
+
+
+@lru_cache(maxsize=1)
+def _today_at(minute: int) -> str:
+    return date.today().isoformat()
 
 
 def choice(options: tuple[str, ...]) -> ChoiceNormaliser:
@@ -88,6 +109,8 @@ class ChoiceNormaliser:
         self._allowed = frozenset(options)
 
     def __call__(self, value: str) -> str:
+        if value in self._allowed:
+            return value
         word = value.strip().lower()
         if word not in self._allowed:
             raise FieldError(f"{value!r} is not one of {', '.join(self.options)}")

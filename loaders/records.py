@@ -47,19 +47,22 @@ class _BadField(Exception):
 
 def _normalised(db: Database, row: Mapping[str, str], names: tuple[str, ...]) -> dict[str, object]:
     values: dict[str, object] = {}
+    fields = db.by_name
     for name in names:
         raw = row.get(name)
-        if raw is None or not raw.strip():
+        if not raw or raw.isspace():
             continue
         try:
-            values[name] = db.by_name[name].normaliser(raw)
+            values[name] = fields[name].normaliser(raw)
         except FieldError as error:
             raise _BadField(f"{name}: {error}") from None
     return values
 
 
 def _viewers(row: Mapping[str, str], owner: str) -> frozenset[str] | None:
-    raw = row.get("visible_to") or ""
+    raw = row.get("visible_to")
+    if not raw:
+        return None
     try:
         states = state_list(raw)
     except FieldError as error:
@@ -74,11 +77,13 @@ def _record(
     owner: str,
     viewers: frozenset[str] | None,
 ) -> Record:
-    extras = {
-        name: value
-        for name, value in row.items()
-        if name not in db.by_name and name not in SPECIAL_FIELDS and value != ""
-    }
+    extras = None
+    if len(row) > len(values):
+        extras = {
+            name: value
+            for name, value in row.items()
+            if value != "" and name not in db.by_name and name not in SPECIAL_FIELDS
+        }
     data = [values.get(name) for name in db.record_fields]
     data += [owner, sorted(viewers) if viewers else None, extras or None]
     return Record(identity(db, values, owner), (str(values[db.key[0]]).encode(),), data, viewers)

@@ -1,0 +1,1 @@
+"""The benchmark suite: `screening bench` / `make bench`."""

@@ -1,0 +1,175 @@
+"""`screening bench`: SLTD at N records, ours beside a dict and py-lmdb, in one table.
+
+The load runs as a real `screening load` subprocess so its wall time and peak memory are
+what an NCB would see. Targets come from the issue and are printed beside the figures;
+nothing here asserts them: the machines are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.candidates import Lmdb, Ours, PlainDict
+from loaders.normalise import document_number
+
+SINGLE_LOOKUPS = 200_000
+BATCH_KEYS = 1_000_000
+
+
+def main(records: int, work: Path, quick: bool) -> int:
+    work.mkdir(parents=True, exist_ok=True)
+    upload = _upload(work, records)
+    data = work / f"data-{records}"
+    build = _build(upload, data, reuse=quick)
+    keys = _keys(upload)
+    rows = _measure_all(data, keys, build, work, quick)
+    _print(records, rows)
+    return 0
+
+
+def _upload(work: Path, records: int) -> Path:
+    path = work / f"sltd-{records}.csv"
+    if not path.exists():
+        from loaders.generate import generate
+
+        started = time.perf_counter()
+        generate("SLTD", records, path, seed=1)
+        print(f"generated {path} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return path
+
+
+def _build(upload: Path, data: Path, reuse: bool) -> dict[str, float]:
+    """Run `screening load` in a child: wall time and the child's peak RSS."""
+    if reuse and (data / "SLTD" / "MANIFEST").exists():
+        return {}
+    subprocess.run(["rm", "-rf", str(data)], check=True)
+    started = time.perf_counter()
+    command = [sys.executable, "-m", "screening.cli", "load", "--data", str(data),
+               "--db", "SLTD", "--owner", "FRA", str(upload)]  # fmt: skip
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": seconds, "peak_gib": peak_kib / (1 << 20)}
+
+
+def _keys(upload: Path) -> list[bytes]:
+    with open(upload, newline="") as handle:
+        reader = csv.DictReader(handle)
+        return [document_number(row["number"]).encode() for row in reader]
+
+
+def _misses(count: int) -> list[bytes]:
+    chance = random.Random(7)
+    return [f"ZZ{chance.randrange(10**12):012d}".encode() for _ in range(count)]
+
+
+def _per_call_ns(get: Callable[[bytes], object], keys: Sequence[bytes]) -> float:
+    started = time.perf_counter()
+    for key in keys:
+        get(key)
+    return (time.perf_counter() - started) / len(keys) * 1e9
+
+
+def _keys_per_second(get_many: Callable[[Sequence[bytes]], object], keys: list[bytes]) -> float:
+    started = time.perf_counter()
+    get_many(keys)
+    return len(keys) / (time.perf_counter() - started)
+
+
+def _measure_all(
+    data: Path, keys: list[bytes], build: dict[str, float], work: Path, quick: bool
+) -> dict[str, dict[str, str]]:
+    chance = random.Random(3)
+    hits = chance.sample(keys, min(SINGLE_LOOKUPS, len(keys)))
+    misses = _misses(len(hits))
+    batch = chance.sample(keys, min(BATCH_KEYS // 2, len(keys))) + _misses(BATCH_KEYS // 2)
+    chance.shuffle(batch)
+    rows: dict[str, dict[str, str]] = {}
+
+    ours = Ours(data / "SLTD")
+    verified = Ours(data / "SLTD", verify=True)
+    verify_seconds = verified.open()
+    rows[ours.name] = _measure(ours, hits, misses, batch, len(keys))
+    index_bytes = ours.index_bytes() / len(keys)
+    rows[ours.name]["index B/record"] = f"{index_bytes:.1f}"
+    rows[ours.name]["open + verify ms"] = f"{verify_seconds * 1e3:.0f}"
+    if build:
+        rows[ours.name]["build rec/s"] = f"{len(keys) / build['seconds']:,.0f} (from CSV)"
+        rows[ours.name]["peak GiB"] = f"{build['peak_gib']:.2f}"
+
+    plain = PlainDict(keys)
+    rows[plain.name] = _measure(plain, hits, misses, batch, len(keys))
+    rows[plain.name]["build rec/s"] = f"{len(keys) / plain.build_seconds:,.0f} (in memory)"
+    del plain
+
+    if not quick:
+        values = [b"%060d" % number for number in range(len(keys))]
+        unique = dict(zip(keys, values, strict=True))
+        store = Lmdb(work / "lmdb", list(unique), list(unique.values()))
+        rows[store.name] = _measure(store, hits, misses, batch, len(keys))
+        rows[store.name]["build rec/s"] = f"{len(keys) / store.build_seconds:,.0f} (in memory)"
+    return rows
+
+
+def _measure(
+    candidate: Ours | PlainDict | Lmdb,
+    hits: list[bytes],
+    misses: list[bytes],
+    batch: list[bytes],
+    records: int,
+) -> dict[str, str]:
+    opened = candidate.open()
+    get = candidate.get()
+    return {
+        "open ms": f"{opened * 1e3:.1f}",
+        "hit ns": f"{_per_call_ns(get, hits):,.0f}",
+        "miss ns": f"{_per_call_ns(get, misses):,.0f}",
+        "batch keys/s": f"{_keys_per_second(candidate.get_many, batch):,.0f}",
+        "disk B/record": f"{candidate.disk_bytes() / records:.1f}",
+    }
+
+
+TARGETS = {
+    "hit ns": "<= 1.5 x dict, < lmdb / 2",
+    "miss ns": "<= 1.5 x dict, < lmdb / 2",
+    "batch keys/s": ">= 5,000,000 (one core)",
+    "build rec/s": ">= 500,000 from CSV",
+    "peak GiB": "< 12 at 100M records",
+    "index B/record": "<= 40",
+    "open ms": "< 50 whatever the size",
+}
+
+
+def _print(records: int, rows: dict[str, dict[str, str]]) -> None:
+    columns = list(dict.fromkeys(column for row in rows.values() for column in row))
+    names = list(rows)
+    width = max(len(column) for column in columns) + 2
+    cell = max(26, *(len(name) + 2 for name in names))
+    print(f"SLTD, {records:,} records ({_machine()})")
+    print("".ljust(width) + "".join(name.ljust(cell) for name in names) + "target")
+    for column in columns:
+        values = "".join(rows[name].get(column, "-").ljust(cell) for name in names)
+        print(column.ljust(width) + values + TARGETS.get(column, ""))
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {when}"
