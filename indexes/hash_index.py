@@ -23,7 +23,7 @@ LOAD_FACTOR = 0.75
 EMPTY_ENTRY = 0xFFFF_FFFF
 EMPTY_SLOT = 0xFFFF_FFFF_FFFF_FFFF
 LOW32 = 0xFFFF_FFFF
-MAX_ENTRIES = EMPTY_ENTRY - 1
+MAX_ENTRIES = min(EMPTY_ENTRY - 1, int(LOAD_FACTOR * (1 << 32)))  # capacity <= 2**32
 
 key_hash = xxhash.xxh3_64_intdigest
 
@@ -78,7 +78,7 @@ def build_slots(hashes: np.ndarray) -> BuiltSlots:
     np.maximum.accumulate(positions, out=positions)
     positions += ranks
     displacement = positions - homes
-    slots = np.full(int(positions[-1]) + 2, EMPTY_SLOT, dtype=np.uint64)
+    slots = np.full(max(int(positions[-1]) + 2, capacity + 1), EMPTY_SLOT, dtype=np.uint64)
     slots[positions] = (high << np.uint64(32)) | order
     return BuiltSlots(
         slots, capacity, int(displacement.max()), float(displacement.mean())
@@ -178,33 +178,46 @@ class HashIndex:
     def _keys_equal(
         self, batch: PreparedKeys, queries: np.ndarray, entries: np.ndarray
     ) -> np.ndarray:
-        """Compare stored keys with query keys for all candidates at once (padded rows)."""
+        """Compare stored keys with query keys for all candidates at once.
+
+        Candidates of equal length are compared byte by byte as one ragged run: every byte
+        of every candidate gathered from both sides, then reduced per candidate.
+        """
         if entries.size and int(entries.max()) >= self.entries:
             raise IndexError(f"slot points at entry {int(entries.max())} of {self.entries}")
         starts = self._offset_array[entries].astype(np.int64)
         lengths = self._offset_array[entries + 1].astype(np.int64) - starts
-        same = lengths == batch.lengths[queries]
-        if not same.any() or batch.width == 0:
+        wanted_lengths, wanted_starts, wanted_bytes = batch.laid_out(queries)
+        same = lengths == wanted_lengths
+        check = np.flatnonzero(same & (lengths > 0))
+        if not check.size:
             return same
-        columns = np.arange(batch.width, dtype=np.int64)
-        inside = columns < lengths[:, None]
-        where = np.minimum(starts[:, None] + columns, max(len(self._key_bytes) - 1, 0))
-        stored = self._key_bytes[where] if len(self._key_bytes) else np.zeros_like(where)
-        wanted = batch.padded[queries]
-        same &= ((stored == wanted) | ~inside).all(axis=1)
+        sizes = lengths[check]
+        ends = np.cumsum(sizes)
+        within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - sizes, sizes)
+        stored = self._key_bytes[np.repeat(starts[check], sizes) + within]
+        wanted = wanted_bytes[np.repeat(wanted_starts[check], sizes) + within]
+        differs = np.add.reduceat((stored != wanted).view(np.uint8), ends - sizes) > 0
+        same[check[differs]] = False
         return same
 
 
 class PreparedKeys:
-    """A batch of query keys hashed and padded once, then probed against every segment."""
+    """A batch of query keys hashed once, then probed in every segment.
+
+    Only the hash is computed for every key; the bytes of a key are laid out for
+    comparison only when some slot's hash matches it, so a miss costs one hash.
+    """
 
     def __init__(self, keys: Sequence[bytes]) -> None:
         self.keys = keys
         self.hashes = hash_keys(keys)
         self.high = self.hashes >> np.uint64(32)
-        self.lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
-        self.width = int(self.lengths.max()) if len(keys) else 0
-        self.padded = np.zeros((len(keys), self.width), dtype=np.uint8)
-        if self.width:
-            inside = np.arange(self.width) < self.lengths[:, None]
-            self.padded[inside] = np.frombuffer(b"".join(keys), dtype=np.uint8)
+
+    def laid_out(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lengths, starts, blob) of the keys of `queries`, end to end in one array."""
+        keys = self.keys
+        chosen = [keys[query] for query in queries.tolist()]
+        lengths = np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen))
+        starts = np.cumsum(lengths) - lengths
+        return lengths, starts, np.frombuffer(b"".join(chosen), dtype=np.uint8)

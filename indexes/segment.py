@@ -212,6 +212,7 @@ class Segment:
             }
         except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as error:
             raise CorruptFileError(path, 0, f"unreadable segment metadata: {error}") from None
+        self._sorted_cache: dict[str | None, np.ndarray] = {}
         self._check_sizes()
 
     def _check_sizes(self) -> None:
@@ -273,6 +274,19 @@ class Segment:
         if record not in self.restricted:
             return None
         return frozenset(viewer for viewer, bitmap in self.viewers.items() if record in bitmap)
+
+    def visible_mask(self, records: np.ndarray, viewer: str | None) -> np.ndarray:
+        """Vectorised `is_visible`: restricted records show only to their listed viewers."""
+        hidden = np.isin(records, self._sorted(None), assume_unique=False)
+        if viewer is not None and viewer in self.viewers:
+            hidden &= ~np.isin(records, self._sorted(viewer))
+        return ~hidden
+
+    def _sorted(self, viewer: str | None) -> np.ndarray:
+        if viewer not in self._sorted_cache:
+            bitmap = self.restricted if viewer is None else self.viewers[viewer]
+            self._sorted_cache[viewer] = np.frombuffer(bitmap.to_array(), dtype=np.uint32)
+        return self._sorted_cache[viewer]
 
     def is_visible(self, record: int, viewer: str | None) -> bool:
         if record not in self.restricted:

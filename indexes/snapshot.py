@@ -113,7 +113,7 @@ class Snapshot:
             found_queries, found_records = part.segment.find_many(batch)
             live = part.dead.live(found_records.astype(np.int64))
             if part.segment.restricted:
-                live &= self._visible(part, found_records, viewer)
+                live &= part.segment.visible_mask(found_records, viewer)
             queries.append(found_queries[live])
             records.append(found_records[live].astype(np.int64))
             parts.append(np.full(int(live.sum()), index, dtype=np.int64))
@@ -124,14 +124,6 @@ class Snapshot:
         order = np.argsort(all_queries, kind="stable")
         return Found(
             all_queries[order], np.concatenate(parts)[order], np.concatenate(records)[order]
-        )
-
-    @staticmethod
-    def _visible(part: Part, records: np.ndarray, viewer: str | None) -> np.ndarray:
-        return np.fromiter(
-            (part.segment.is_visible(int(r), viewer) for r in records),
-            dtype=bool,
-            count=len(records),
         )
 
     def record(self, part: int, record: int) -> tuple[bytes, object]:

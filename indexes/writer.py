@@ -71,13 +71,17 @@ class Writer:
         self._lock_fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
-            self._manifest = read_manifest(self.directory, self.db)
-            self._snapshot = open_snapshot(self.directory, self.db, SegmentCache(verify=False))
-        except NoDatabaseError:
-            self._snapshot = None
-        self._builder = SegmentBuilder(
-            self.directory, segment_name(self._manifest.next_segment), self.db
-        )
+            try:
+                self._manifest = read_manifest(self.directory, self.db)
+                self._snapshot = open_snapshot(self.directory, self.db, SegmentCache(verify=False))
+            except NoDatabaseError:
+                self._snapshot = None
+            self._builder = SegmentBuilder(
+                self.directory, segment_name(self._manifest.next_segment), self.db
+            )
+        except BaseException:
+            os.close(self._lock_fd)  # `__exit__` does not run when `__enter__` fails
+            raise
         return self
 
     def __exit__(
@@ -155,7 +159,7 @@ class Writer:
             for index, candidate in enumerate(identities):
                 if candidate == identity:
                     self._new_dead.add(record)
-                    counts[index] += 1
+                    counts[index] = 1  # earlier staged copies are superseded, not live
                     break
         return counts
 

@@ -87,15 +87,19 @@ def _csv_rows(name: str, stream: IO[bytes]) -> Iterator[tuple[int, Row] | BadRow
         columns = [column.strip().lower() for column in header]
         _check_columns(name, columns)
         width = len(columns)
+        start = reader.line_num + 1  # the line the next row starts on
         for values in reader:
-            line = reader.line_num
+            # a row's first line: line_num is the line a (quoted, multi-line) row ends on
+            line, start = start, reader.line_num + 1
             if len(values) == width:
                 yield line, dict(zip(columns, values, strict=True))
             elif values and any(v.strip() for v in values):
                 yield BadRow(line, f"row has {len(values)} values, the header has {width}", values)
     except UnicodeDecodeError as error:
         raise UnreadableFileError(
-            name, f"not UTF-8 ({error.reason} at byte {error.start} of a block)", reader.line_num + 1
+            name,
+            f"not UTF-8 ({error.reason} at byte {error.start} of a block)",
+            reader.line_num + 1,
         ) from None
     except csv.Error as error:
         raise UnreadableFileError(name, f"not valid CSV: {error}", reader.line_num) from None
@@ -115,6 +119,8 @@ def _check_columns(name: str, columns: list[str]) -> None:
 
 def _jsonl_rows(name: str, stream: IO[bytes]) -> Iterator[tuple[int, Row] | BadRow]:
     for line, raw in enumerate(stream, 1):
+        if line == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 BOM, as for CSV
         if not raw.strip():
             continue
         try:
@@ -147,7 +153,7 @@ def _flat_row(value: dict[str, object]) -> Row | str:
         elif isinstance(item, str | int | float):
             row[key.strip().lower()] = str(item)
         elif isinstance(item, list) and all(isinstance(i, str) for i in item):
-            row[key.strip().lower()] = ";".join(item)  # type: ignore[arg-type]
+            row[key.strip().lower()] = ";".join(item)
         else:
             return f"field {key!r} holds a {type(item).__name__}, expected text"
     return row
