@@ -10,7 +10,7 @@ from indexes.errors import (
     LimitError,
     NoDatabaseError,
 )
-from indexes.segment import Record
+from indexes.segment import PackedRecords, Record
 from indexes.snapshot import Found, SegmentCache, Snapshot, manifest_stamp, open_snapshot
 from indexes.writer import Deletion, Published, Writer, compact
 
@@ -22,6 +22,7 @@ __all__ = [
     "IndexStoreError",
     "LimitError",
     "NoDatabaseError",
+    "PackedRecords",
     "Published",
     "Record",
     "SegmentCache",

@@ -44,6 +44,20 @@ class Record(NamedTuple):
     visible_to: frozenset[str] | None = None
 
 
+@dataclass(frozen=True)
+class PackedRecords:
+    """Records packed elsewhere, laid end to end: each is msgpack [identity, data]."""
+
+    records: bytes | memoryview
+    record_lengths: np.ndarray
+    keys: bytes | memoryview
+    key_lengths: np.ndarray
+    key_list: Sequence[bytes]
+    identity_list: Sequence[bytes]
+    visible: Sequence[tuple[int, frozenset[str]]] = ()
+    """(index in this batch, viewers) of the records only some states may see."""
+
+
 @dataclass
 class _Visibility:
     restricted: BitMap = field(default_factory=BitMap)
@@ -78,25 +92,52 @@ class SegmentBuilder:
         self._key_hashes: list[np.ndarray] = []
         self._entry_records: list[np.ndarray] = []
         self._identity_hashes: list[np.ndarray] = []
+        self._sequence: list[np.ndarray] = []
         self._one_key_each = True
         self._visibility = _Visibility()
 
-    def add(self, records: Sequence[Record]) -> range:
-        """Append a batch; returns the record numbers it was given in this segment."""
+    def add(self, records: Sequence[Record], sequence: np.ndarray) -> range:
+        """Append a batch; returns the record numbers it was given in this segment.
+
+        `sequence` orders records of one identity: the highest wins (upload line order).
+        """
         first = self.records
         packed = [msgpack.packb([r.identity, r.data], use_bin_type=True) for r in records]
-        self._append_records(packed)
+        lengths = np.fromiter(map(len, packed), dtype=np.uint64, count=len(packed))
+        self._append_records(b"".join(packed), lengths)
         self._append_keys(records, first)
         self._identity_hashes.append(hash_keys([r.identity for r in records]))
+        self._sequence.append(np.asarray(sequence, dtype=np.int64))
         for number, record in enumerate(records, first):
             self._visibility.add(number, record.visible_to)
         self.records += len(records)
         return range(first, self.records)
 
-    def _append_records(self, packed: list[bytes]) -> None:
-        lengths = np.fromiter(map(len, packed), dtype=np.uint64, count=len(packed))
+    def add_packed(self, packed: PackedRecords, sequence: np.ndarray) -> range:
+        """Append records already packed (the loader's column path), one key each.
+
+        Nothing is done per record in Python but hashing."""
+        first = self.records
+        count = len(packed.record_lengths)
+        self._append_records(packed.records, packed.record_lengths)
+        self._keys.append(packed.keys)
+        self._key_offsets.append(
+            np.cumsum(packed.key_lengths, dtype=np.uint64) + np.uint64(self._key_end)
+        )
+        if count:
+            self._key_end = int(self._key_offsets[-1][-1])
+        self._key_hashes.append(hash_keys(packed.key_list))
+        self._entry_records.append(np.arange(first, first + count, dtype=np.uint32))
+        self._identity_hashes.append(hash_keys(packed.identity_list))
+        self._sequence.append(np.asarray(sequence, dtype=np.int64))
+        for index, viewers in packed.visible:
+            self._visibility.add(first + index, viewers)
+        self.records += count
+        return range(first, self.records)
+
+    def _append_records(self, blob: bytes | memoryview, lengths: np.ndarray) -> None:
         ends = np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._record_end)
-        self._spool.write(b"".join(packed))
+        self._spool.write(blob)
         self._record_offsets.append(ends)
         if len(ends):
             self._record_end = int(ends[-1])
@@ -115,6 +156,10 @@ class SegmentBuilder:
         self._key_hashes.append(hash_keys(keys))
         numbers = np.arange(first, first + len(records), dtype=np.uint32)
         self._entry_records.append(np.repeat(numbers, counts))
+
+    def sequence(self) -> np.ndarray:
+        """The sequence number of each added record, in record order."""
+        return np.concatenate(self._sequence or [np.empty(0, np.int64)])
 
     def identity_hashes(self) -> np.ndarray:
         """xxh3_64 of each added record's identity, in record order."""

@@ -22,7 +22,7 @@ from pyroaring import BitMap
 from indexes.errors import NoDatabaseError
 from indexes.hash_index import PreparedKeys, hash_keys
 from indexes.manifest import MANIFEST_NAME, Manifest, SegmentEntry, read_manifest, write_manifest
-from indexes.segment import Record, SegmentBuilder
+from indexes.segment import PackedRecords, Record, SegmentBuilder
 from indexes.snapshot import Part, SegmentCache, Snapshot, open_snapshot
 from indexes.tombstones import tombstone_file_name, write_tombstones
 
@@ -64,7 +64,9 @@ class Writer:
         self._builder: SegmentBuilder | None = None
         self._new_dead = BitMap()
         self._old_dead: dict[int, BitMap] = {}
+        self._old_deleted: dict[int, BitMap] = {}
         self.withdrawn = 0
+        self._next_sequence = 0
 
     def __enter__(self) -> Writer:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -104,21 +106,51 @@ class Writer:
             raise RuntimeError("a Writer is used inside `with`")
         return self._builder
 
-    def upsert(self, records: Sequence[Record]) -> None:
-        """Stage records; older copies of the same identity are withdrawn on commit."""
+    def _sequence(self, count: int, sequence: Sequence[int] | np.ndarray | None) -> np.ndarray:
+        """Caller's sequence numbers (e.g. upload lines), or the next ones in call order."""
+        if sequence is None:
+            sequence = np.arange(self._next_sequence, self._next_sequence + count)
+        numbers = np.asarray(sequence, dtype=np.int64)
+        if len(numbers):
+            self._next_sequence = max(self._next_sequence, int(numbers.max()) + 1)
+        return numbers
+
+    def upsert(
+        self, records: Sequence[Record], sequence: Sequence[int] | np.ndarray | None = None
+    ) -> None:
+        """Stage records; older copies of the same identity are withdrawn on commit.
+
+        Within the batch, of two records with one identity the higher sequence wins.
+        """
         if not records:
             return
+        numbers = self._sequence(len(records), sequence)
         self._withdraw_old([r.identity for r in records], [r.keys[0] for r in records])
-        self.builder.add(records)
+        self.builder.add(records, numbers)
 
-    def delete(self, deletions: Sequence[Deletion]) -> list[int]:
-        """Stage withdrawals; returns, per deletion, how many records it withdrew (0: none)."""
+    def upsert_packed(
+        self, packed: PackedRecords, sequence: Sequence[int] | np.ndarray | None = None
+    ) -> None:
+        """`upsert` for records already packed (one key each, visible to all)."""
+        numbers = self._sequence(len(packed.record_lengths), sequence)
+        if self._parts:
+            self._withdraw_old(list(packed.identity_list), list(packed.key_list))
+        self.builder.add_packed(packed, numbers)
+
+    def delete(
+        self, deletions: Sequence[Deletion], sequence: Sequence[int] | np.ndarray | None = None
+    ) -> list[int]:
+        """Stage withdrawals; returns, per deletion, how many records it withdrew (0: none).
+
+        A deletion withdraws every older copy and the staged records of a lower sequence.
+        """
         if not deletions:
             return []
+        numbers = self._sequence(len(deletions), sequence)
         identities = [d.identity for d in deletions]
-        counts = self._withdraw_old(identities, [d.key for d in deletions])
-        for index, count in enumerate(self._withdraw_new(identities)):
-            counts[index] += count
+        counts = self._withdraw_old(identities, [d.key for d in deletions], deleting=True)
+        for index, count in enumerate(self._withdraw_new(identities, numbers)):
+            counts[index] = max(counts[index], count)
         self.withdrawn += sum(counts)
         return counts
 
@@ -130,7 +162,14 @@ class Writer:
         self._manifest = replace(self._manifest, segments=())
         return parts
 
-    def _withdraw_old(self, identities: list[bytes], keys: list[bytes]) -> list[int]:
+    def _withdraw_old(
+        self, identities: list[bytes], keys: list[bytes], deleting: bool = False
+    ) -> list[int]:
+        """Withdraw the published records of these identities; 1 per identity found.
+
+        A record an upsert of this batch already replaced still counts for a deletion
+        (the upload's earlier line withdrew it); one an earlier deletion took does not.
+        """
         counts = [0] * len(identities)
         if not self._parts:
             return counts
@@ -138,26 +177,32 @@ class Writer:
         for number, part in enumerate(self._parts):
             queries, records = part.segment.find_many(batch)
             dead = self._old_dead.setdefault(number, BitMap())
+            deleted = self._old_deleted.setdefault(number, BitMap())
             for query, record in zip(queries.tolist(), records.tolist(), strict=True):
-                if record in part.dead or record in dead:
+                if record in part.dead or record in deleted:
+                    continue
+                if record in dead and not deleting:
                     continue
                 if part.segment.record(record)[0] == identities[query]:
                     dead.add(record)
-                    counts[query] += 1
+                    if deleting:
+                        deleted.add(record)
+                    counts[query] = 1
         return counts
 
-    def _withdraw_new(self, identities: list[bytes]) -> list[int]:
+    def _withdraw_new(self, identities: list[bytes], sequence: np.ndarray) -> list[int]:
         counts = [0] * len(identities)
         staged = self.builder.identity_hashes()
         if not len(staged):
             return counts
+        staged_sequence = self.builder.sequence()
         wanted = hash_keys(identities)
         for record in np.flatnonzero(np.isin(staged, wanted)).tolist():
             if record in self._new_dead:
                 continue
             identity = self.builder.identity(record)
             for index, candidate in enumerate(identities):
-                if candidate == identity:
+                if candidate == identity and staged_sequence[record] < sequence[index]:
                     self._new_dead.add(record)
                     counts[index] = 1  # earlier staged copies are superseded, not live
                     break
@@ -173,12 +218,14 @@ class Writer:
         for at in repeated.tolist():
             key = int(ordered[at])
             groups.setdefault(key, [int(order[at])]).append(int(order[at + 1]))
+        sequence = self.builder.sequence()
         for records in groups.values():
             by_identity: dict[bytes, list[int]] = {}
             for record in records:
                 by_identity.setdefault(self.builder.identity(record), []).append(record)
             for same in by_identity.values():
-                self._new_dead.update(sorted(same)[:-1])
+                latest = max(same, key=lambda record: (sequence[record], record))
+                self._new_dead.update(record for record in same if record != latest)
 
     def commit(self) -> Published:
         """Write the new segment and tombstones, fsync them, then rename the manifest."""
@@ -237,7 +284,8 @@ def compact(directory: Path, db: str, batch: int = 100_000) -> Published:
             live = BitMap(range(part.entry.records)) - part.dead.bitmap
             numbers = live.to_array()
             for start in range(0, len(numbers), batch):
-                writer.builder.add([_carry(part, r) for r in numbers[start : start + batch]])
+                chunk = [_carry(part, r) for r in numbers[start : start + batch]]
+                writer.builder.add(chunk, writer._sequence(len(chunk), None))
         return writer.commit()
 
 

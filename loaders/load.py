@@ -8,22 +8,36 @@ its line number and the reason.
 
 from __future__ import annotations
 
+import mmap
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import orjson
+import pyarrow as pa
 from tqdm import tqdm
 
-from indexes import Deletion, IndexStoreError, Record, Writer
+from indexes import Deletion, IndexStoreError, PackedRecords, Record, Writer
 from loaders.catalog import Database, database
 from loaders.normalise import FieldError, state
-from loaders.readers import BadRow, Upload, read_rows
+from loaders.columnar import PlainRows, csv_blocks, split_plain
+from loaders.readers import (
+    BadRow,
+    UnreadableFileError,
+    Upload,
+    csv_line_rows,
+    read_csv_header,
+    read_rows,
+)
 from loaders.records import Rejected, parse_row
 
 CHUNK_ROWS = 50_000
+BARE_CR = re.compile(rb"\r(?!\n)")
+FILE_SEQUENCE_BITS = 40  # a row's sequence is (file number << 40) + its line
 
 
 class LoadUsageError(ValueError):
@@ -101,10 +115,11 @@ def load(
     succeeded = False
     try:
         with Writer(data_dir / db.code, db.code) as writer:
-            for upload in uploads:
+            for number, upload in enumerate(uploads):
                 path = report or default_report_path(upload)
                 rejects = reports.setdefault(path, RejectReport(path))
-                _load_one(writer, db, owner, upload, rejects, result, progress)
+                base = number << FILE_SEQUENCE_BITS
+                _load_one(writer, db, owner, upload, rejects, result, progress, base)
             result.generation = writer.commit().generation
         succeeded = True
     except IndexStoreError as error:
@@ -151,6 +166,7 @@ def _load_one(
     rejects: RejectReport,
     result: LoadResult,
     progress: bool,
+    base: int,
 ) -> None:
     stream = upload.open_binary()
     bar = tqdm(
@@ -162,14 +178,90 @@ def _load_one(
         leave=False,
     )
     try:
-        for chunk in _chunks(read_rows(upload, stream)):
-            _store_chunk(writer, db, owner, upload.name, chunk, rejects, result)
+        if _plain_csv(upload):
+            batches = _column_batches(writer, db, owner, upload, stream, result, base)
+        else:
+            batches = _chunks(_of_this_db(db, upload, read_rows(upload, stream)))
+        for chunk in batches:
+            _store_chunk(writer, db, owner, upload.name, chunk, rejects, result, base)
             if upload.name != "-":
                 bar.update(stream.tell() - bar.n)
     finally:
         bar.close()
         if upload.name != "-":
             stream.close()
+
+
+def _plain_csv(upload: Upload) -> bool:
+    """A CSV file with no quote character anywhere: one line is one row (columnar.py)."""
+    if upload.format != "csv" or upload.name == "-" or not upload.size():
+        return False
+    with open(upload.name, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        # nor a bare CR (old Mac line ends): the line splitter knows only LF and CRLF
+        return mapped.find(b'"') < 0 and BARE_CR.search(mapped) is None
+
+
+def _column_batches(
+    writer: Writer,
+    db: Database,
+    owner: str,
+    upload: Upload,
+    stream: IO[bytes],
+    result: LoadResult,
+    base: int,
+) -> Iterator[list[tuple[int, dict[str, str]] | BadRow]]:
+    """Stage the plain rows of each block at once; yield the others for the row path."""
+    columns = read_csv_header(upload.name, stream)
+    missing = [name for name in db.key if name not in columns]
+    if missing:
+        reason = f"the header has no {' or '.join(missing)}: not an upload for {db.code}"
+        raise UnreadableFileError(upload.name, reason, 1)
+    for block in csv_blocks(stream, columns, first_line=2):
+        plain, others = split_plain(db, block, owner)
+        if len(plain.lines):
+            writer.upsert_packed(_packed(plain), plain.lines + base)
+            result.accepted += len(plain.lines)
+        rows = csv_line_rows(upload.name, columns, block.other_lines)
+        leftovers = block.table.take(pa.array(others)).to_pylist()
+        rows += list(zip(block.lines[others].tolist(), leftovers, strict=True))
+        yield sorted(rows, key=lambda row: row.line if isinstance(row, BadRow) else row[0])
+
+
+def _packed(plain: PlainRows) -> PackedRecords:
+    records, record_lengths = _buffer_of(plain.records)
+    keys, key_lengths = _buffer_of(plain.keys)
+    return PackedRecords(
+        records,
+        record_lengths,
+        keys,
+        key_lengths,
+        plain.keys.cast(pa.binary()).to_pylist(),
+        plain.identities.to_pylist(),
+        plain.visible,
+    )
+
+
+def _buffer_of(values: pa.Array) -> tuple[memoryview, np.ndarray]:
+    """The bytes of a binary or string array end to end, and each value's length."""
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)
+    offsets = offsets[values.offset : values.offset + len(values) + 1]
+    data = memoryview(values.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
+    return data, np.diff(offsets).astype(np.uint64)
+
+
+def _of_this_db(
+    db: Database, upload: Upload, rows: Iterator[tuple[int, dict[str, str]] | BadRow]
+) -> Iterator[tuple[int, dict[str, str]] | BadRow]:
+    """A CSV whose header lacks a key field is another database's file: unreadable (API.md)."""
+    checked = upload.format != "csv"  # a JSON line may leave out any field; a CSV row cannot
+    for item in rows:
+        if not checked and not isinstance(item, BadRow):
+            missing = [name for name in db.key if name not in item[1]]
+            if missing:
+                reason = f"the header has no {' or '.join(missing)}: not an upload for {db.code}"
+                raise UnreadableFileError(upload.name, reason, 1)
+            checked = True
+        yield item
 
 
 def _chunks(
@@ -193,9 +285,12 @@ def _store_chunk(
     chunk: list[tuple[int, dict[str, str]] | BadRow],
     rejects: RejectReport,
     result: LoadResult,
+    base: int = 0,
 ) -> None:
-    """Stage a chunk in file order: runs of upserts and runs of deletes alternate."""
+    """Stage a chunk row by row; each row's sequence is its line (after `base`), so a
+    later line wins whatever order the rows are staged in."""
     upserts: list[Record] = []
+    upsert_lines: list[int] = []
     deletes: list[tuple[int, dict[str, str], Deletion]] = []
     for item in chunk:
         if isinstance(item, BadRow):
@@ -208,22 +303,13 @@ def _store_chunk(
             rejects.write(file, line, parsed.reason, row)
             result.rejected += 1
         elif isinstance(parsed, Record):
-            if deletes:
-                _apply_deletes(writer, owner, file, deletes, rejects, result)
-                deletes = []
             upserts.append(parsed)
+            upsert_lines.append(base + line)
         else:
-            if upserts:
-                _apply_upserts(writer, upserts, result)
-                upserts = []
             deletes.append((line, row, parsed))
-    _apply_upserts(writer, upserts, result)
-    _apply_deletes(writer, owner, file, deletes, rejects, result)
-
-
-def _apply_upserts(writer: Writer, upserts: list[Record], result: LoadResult) -> None:
-    writer.upsert(upserts)
+    writer.upsert(upserts, upsert_lines)
     result.accepted += len(upserts)
+    _apply_deletes(writer, owner, file, deletes, rejects, result, base)
 
 
 def _apply_deletes(
@@ -233,8 +319,10 @@ def _apply_deletes(
     deletes: list[tuple[int, dict[str, str], Deletion]],
     rejects: RejectReport,
     result: LoadResult,
+    base: int,
 ) -> None:
-    counts = writer.delete([deletion for _, _, deletion in deletes])
+    lines = [base + line for line, _, _ in deletes]
+    counts = writer.delete([deletion for _, _, deletion in deletes], lines)
     for (line, row, _), count in zip(deletes, counts, strict=True):
         if count:
             result.deleted += count

@@ -104,7 +104,44 @@ def _csv_rows(name: str, stream: IO[bytes]) -> Iterator[tuple[int, Row] | BadRow
     except csv.Error as error:
         raise UnreadableFileError(name, f"not valid CSV: {error}", reader.line_num) from None
     finally:
-        text.detach()  # the caller owns the binary stream and closes it
+        # The caller owns the binary stream and closes it, perhaps before this generator is
+        # finalised (it stopped early on an error): detaching then would raise.
+        if not stream.closed:
+            text.detach()
+
+
+def read_csv_header(name: str, stream: IO[bytes]) -> list[str]:
+    """The column names of line 1, lower-cased; the stream is left at line 2."""
+    raw = stream.readline().removeprefix(b"\xef\xbb\xbf")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UnreadableFileError(name, f"not UTF-8 ({error.reason})", 1) from None
+    header = next(csv.reader([text]), [])
+    if not header or not any(column.strip() for column in header):
+        raise UnreadableFileError(name, "no header row: the first line must name the fields")
+    columns = [column.strip().lower() for column in header]
+    _check_columns(name, columns)
+    return columns
+
+
+def csv_line_rows(
+    name: str, columns: list[str], lines: list[tuple[int, bytes]]
+) -> list[tuple[int, Row] | BadRow]:
+    """Rows of single CSV lines (a file with no quotes: one line is one row)."""
+    rows: list[tuple[int, Row] | BadRow] = []
+    width = len(columns)
+    for line, raw in lines:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise UnreadableFileError(name, f"not UTF-8 ({error.reason})", line) from None
+        values = next(csv.reader([text]), [])
+        if len(values) == width:
+            rows.append((line, dict(zip(columns, values, strict=True))))
+        elif values and any(v.strip() for v in values):
+            rows.append(BadRow(line, f"row has {len(values)} values, the header has {width}", values))
+    return rows
 
 
 def _check_columns(name: str, columns: list[str]) -> None:
