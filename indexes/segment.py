@@ -94,6 +94,7 @@ class SegmentBuilder:
         self._identity_hashes: list[np.ndarray] = []
         self._sequence: list[np.ndarray] = []
         self._one_key_each = True
+        self._identities_known = True
         self._visibility = _Visibility()
 
     def add(self, records: Sequence[Record], sequence: np.ndarray) -> range:
@@ -135,6 +136,41 @@ class SegmentBuilder:
         self.records += count
         return range(first, self.records)
 
+    def add_copied(self, source: Segment, keep: BitMap) -> range:
+        """Append the `keep` records of a one-key segment by copying byte ranges (compaction).
+
+        Runs of consecutive kept records are copied as one slice each, so merging
+        segments costs a sequential copy, not a decode and re-encode per record. Copied
+        records carry no identity hash: a builder fed this way cannot deduplicate.
+        """
+        first = self.records
+        self._identities_known = False
+        for start, stop in _runs(keep):
+            self._copy_run(source, start, stop)
+        for record in keep & source.restricted:
+            self._visibility.add(first + keep.rank(record) - 1, source.visible_to(record))
+        return range(first, self.records)
+
+    def _copy_run(self, source: Segment, start: int, stop: int) -> None:
+        record_offsets = np.frombuffer(source._record_offsets, dtype=np.uint64)[start : stop + 1]
+        self._append_records(
+            source._records[int(record_offsets[0]) : int(record_offsets[-1])],
+            np.diff(record_offsets),
+        )
+        key_offsets = source._index._offset_array[start : stop + 1]
+        keys = bytes(source._index._keys[int(key_offsets[0]) : int(key_offsets[-1])])
+        lengths = np.diff(key_offsets)
+        self._keys.append(keys)
+        self._key_offsets.append(np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._key_end))
+        self._key_end += len(keys)
+        relative = (key_offsets - key_offsets[0]).tolist()
+        split = [keys[a:b] for a, b in zip(relative[:-1], relative[1:], strict=True)]
+        self._key_hashes.append(hash_keys(split))
+        count = stop - start
+        self._entry_records.append(np.arange(self.records, self.records + count, dtype=np.uint32))
+        self._sequence.append(np.zeros(count, dtype=np.int64))
+        self.records += count
+
     def _append_records(self, blob: bytes | memoryview, lengths: np.ndarray) -> None:
         ends = np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._record_end)
         self._spool.write(blob)
@@ -163,6 +199,8 @@ class SegmentBuilder:
 
     def identity_hashes(self) -> np.ndarray:
         """xxh3_64 of each added record's identity, in record order."""
+        if not self._identities_known:
+            raise RuntimeError("copied records carry no identity hashes")
         return np.concatenate(self._identity_hashes or [np.empty(0, np.uint64)])
 
     def identity(self, record: int) -> bytes:
@@ -218,6 +256,18 @@ class SegmentBuilder:
 
     def close(self) -> None:
         self._spool.close()
+
+
+def _runs(numbers: BitMap) -> Iterator[tuple[int, int]]:
+    """[start, stop) ranges of consecutive numbers in a bitmap."""
+    values = np.frombuffer(numbers.to_array(), dtype=np.uint32).astype(np.int64)
+    if not len(values):
+        return
+    breaks = np.flatnonzero(np.diff(values) != 1) + 1
+    starts = np.concatenate(([0], breaks))
+    stops = np.concatenate((breaks, [len(values)]))
+    for begin, end in zip(starts.tolist(), stops.tolist(), strict=True):
+        yield int(values[begin]), int(values[end - 1]) + 1
 
 
 def _serialize_viewers(by_viewer: dict[str, BitMap]) -> bytes:

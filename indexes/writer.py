@@ -227,8 +227,11 @@ class Writer:
                 latest = max(same, key=lambda record: (sequence[record], record))
                 self._new_dead.update(record for record in same if record != latest)
 
-    def commit(self) -> Published:
-        """Write the new segment and tombstones, fsync them, then rename the manifest."""
+    def commit(self, deduplicate: bool = True) -> Published:
+        """Write the new segment and tombstones, fsync them, then rename the manifest.
+
+        `deduplicate=False` is for compaction, whose records are already unique.
+        """
         builder = self.builder
         if not builder.records and not any(self._old_dead.values()):
             return Published(self._manifest.generation, 0, 0, len(self._manifest.segments))
@@ -237,7 +240,8 @@ class Writer:
         next_segment = self._manifest.next_segment
         added = builder.records
         if builder.records:
-            self._supersede_duplicates()
+            if deduplicate:
+                self._supersede_duplicates()
             builder.finish()
             dead_file = None
             if self._new_dead:
@@ -282,11 +286,14 @@ def compact(directory: Path, db: str, batch: int = 100_000) -> Published:
     with Writer(directory, db) as writer:
         for part in writer.start_over():
             live = BitMap(range(part.entry.records)) - part.dead.bitmap
+            if part.segment.meta["one_key_each"]:
+                writer.builder.add_copied(part.segment, live)
+                continue
             numbers = live.to_array()
             for start in range(0, len(numbers), batch):
                 chunk = [_carry(part, r) for r in numbers[start : start + batch]]
                 writer.builder.add(chunk, writer._sequence(len(chunk), None))
-        return writer.commit()
+        return writer.commit(deduplicate=False)
 
 
 def _carry(part: Part, record: int) -> Record:

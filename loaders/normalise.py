@@ -61,7 +61,8 @@ def state_list(value: str) -> tuple[str, ...]:
 @lru_cache(maxsize=1024)
 def document_type(value: str) -> str:
     """An MRZ document code: `P`, `I`, `A`, `C` or `V`, with an optional second character."""
-    code = value.replace("<", "").strip().upper()
+    code = value.replace("<", "").strip()
+    code = code.upper() if code.isascii() else code  # "ı".upper() is "I": not a code
     if not DOCUMENT_TYPE.fullmatch(code):
         raise FieldError(f"{value!r} is not a document code (P, I, A, C or V, then one more)")
     return code
