@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgpack
+
 from bench.candidates import Lmdb, Ours, PlainDict
 from loaders.normalise import document_number
 
@@ -94,6 +96,8 @@ def _measure_all(
     misses = _misses(len(hits))
     batch = chance.sample(keys, min(BATCH_KEYS // 2, len(keys))) + _misses(BATCH_KEYS // 2)
     chance.shuffle(batch)
+    # A batch arrives as a decoded request: fresh objects, laid out in memory in order.
+    batch = msgpack.unpackb(msgpack.packb(batch))
     rows: dict[str, dict[str, str]] = {}
 
     ours = Ours(data / "SLTD")

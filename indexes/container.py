@@ -223,6 +223,15 @@ class Container:
                     f"section {section.name!r} ({section.length} bytes) fails its checksum",
                 )
 
+    def warm(self) -> None:
+        """Touch one byte of every page so this process's page tables map the whole file.
+
+        A mapped page costs a minor fault (~1 us) the first time a process touches it,
+        which would otherwise land on the first lookups after every open or reload.
+        """
+        pages = np.frombuffer(self._view, dtype=np.uint8)[::mmap.PAGESIZE]
+        int(pages.sum(dtype=np.uint64))
+
     def raw(self, name: str) -> memoryview:
         section = self.require(name)
         return self._view[section.offset : section.offset + section.length]

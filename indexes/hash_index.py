@@ -205,19 +205,23 @@ class HashIndex:
 class PreparedKeys:
     """A batch of query keys hashed once, then probed in every segment.
 
-    Only the hash is computed for every key; the bytes of a key are laid out for
-    comparison only when some slot's hash matches it, so a miss costs one hash.
+    Only the hash is computed up front; the keys are laid end to end for comparison the
+    first time some slot's hash matches one of them, so a batch of misses costs a hash
+    per key and nothing more.
     """
 
     def __init__(self, keys: Sequence[bytes]) -> None:
         self.keys = keys
         self.hashes = hash_keys(keys)
         self.high = self.hashes >> np.uint64(32)
+        self._layout: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def laid_out(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lengths, starts, blob) of the keys of `queries`, end to end in one array."""
-        keys = self.keys
-        chosen = [keys[query] for query in queries.tolist()]
-        lengths = np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen))
-        starts = np.cumsum(lengths) - lengths
-        return lengths, starts, np.frombuffer(b"".join(chosen), dtype=np.uint8)
+        """(lengths, starts in blob, blob) for the keys of `queries`."""
+        if self._layout is None:
+            keys = self.keys
+            lengths = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+            starts = np.cumsum(lengths) - lengths
+            self._layout = lengths, starts, np.frombuffer(b"".join(keys), dtype=np.uint8)
+        lengths, starts, blob = self._layout
+        return lengths[queries], starts[queries], blob

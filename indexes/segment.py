@@ -308,6 +308,7 @@ class Segment:
         except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as error:
             raise CorruptFileError(path, 0, f"unreadable segment metadata: {error}") from None
         self._sorted_cache: dict[str | None, np.ndarray] = {}
+        self._probe = self._index.find
         self._check_sizes()
 
     def _check_sizes(self) -> None:
@@ -323,10 +324,13 @@ class Segment:
     def verify(self) -> None:
         self._file.verify()
 
+    def warm(self) -> None:
+        self._file.warm()
+
     def find(self, key: bytes, hashed: int | None = None) -> list[int]:
         """Record numbers stored under `key` (tombstones are the caller's business)."""
         try:
-            entries = self._index.find(key, key_hash(key) if hashed is None else hashed)
+            entries = self._probe(key, key_hash(key) if hashed is None else hashed)
         except IndexError:
             raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
         if self._entry_records is None:

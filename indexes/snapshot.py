@@ -86,6 +86,10 @@ class Snapshot:
         self.directory = directory
         self.manifest = manifest
         self.parts = parts
+        self._probes = [
+            (part.segment.find, part, bool(part.dead.bitmap or part.segment.restricted))
+            for part in parts
+        ]
 
     @property
     def db(self) -> str:
@@ -96,14 +100,18 @@ class Snapshot:
         return self.manifest.generation
 
     def find(self, key: bytes, viewer: str | None = None) -> list[tuple[int, int]]:
-        """(part, record) of every live record stored under `key` that `viewer` may see."""
+        """(part, record) of every live record stored under `key` that `viewer` may see.
+
+        The single-lookup path: a terminal's one document. Kept to the fewest Python
+        calls: the tombstone and visibility checks run only for segments that have any.
+        """
         hashed = key_hash(key)
-        return [
-            (index, record)
-            for index, part in enumerate(self.parts)
-            for record in part.segment.find(key, hashed)
-            if part.is_live(record, viewer)
-        ]
+        found = []
+        for index, (probe, part, filtered) in enumerate(self._probes):
+            for record in probe(key, hashed):
+                if not filtered or part.is_live(record, viewer):
+                    found.append((index, record))
+        return found
 
     def find_many(self, keys: Sequence[bytes], viewer: str | None = None) -> Found:
         """The same as `find` for a whole batch, vectorised over the mapped arrays."""
@@ -135,6 +143,11 @@ class Snapshot:
     def verify(self) -> None:
         for part in self.parts:
             part.segment.verify()
+
+    def warm(self) -> None:
+        """Map every page now (see Container.warm) rather than on the first lookups."""
+        for part in self.parts:
+            part.segment.warm()
 
 
 def manifest_stamp(directory: Path) -> tuple[int, int] | None:

@@ -85,10 +85,15 @@ class RejectReport:
         self.rows += 1
 
     def close(self, keep: bool) -> None:
+        """Keep the report of a stored load. A failed load leaves no report of its own, and
+        a stored load that rejected nothing removes a stale one of an earlier run."""
+        written = self._out is not None
         if self._out is not None:
             self._out.close()
-            if not keep:
-                self.path.unlink(missing_ok=True)
+        failed_after_writing = written and not keep
+        stale = keep and self.rows == 0
+        if failed_after_writing or stale:
+            self.path.unlink(missing_ok=True)
 
 
 def default_report_path(upload: Upload) -> Path:
@@ -212,10 +217,7 @@ def _column_batches(
 ) -> Iterator[list[tuple[int, dict[str, str]] | BadRow]]:
     """Stage the plain rows of each block at once; yield the others for the row path."""
     columns = read_csv_header(upload.name, stream)
-    missing = [name for name in db.key if name not in columns]
-    if missing:
-        reason = f"the header has no {' or '.join(missing)}: not an upload for {db.code}"
-        raise UnreadableFileError(upload.name, reason, 1)
+    _check_key_columns(db, upload, columns)
     for block in csv_blocks(stream, columns, first_line=2):
         plain, others = split_plain(db, block, owner)
         if len(plain.lines):
@@ -252,16 +254,21 @@ def _buffer_of(values: pa.Array) -> tuple[memoryview, np.ndarray]:
 def _of_this_db(
     db: Database, upload: Upload, rows: Iterator[tuple[int, dict[str, str]] | BadRow]
 ) -> Iterator[tuple[int, dict[str, str]] | BadRow]:
-    """A CSV whose header lacks a key field is another database's file: unreadable (API.md)."""
+    """Refuse a CSV of another database at its first row (JSON lines may omit fields)."""
     checked = upload.format != "csv"  # a JSON line may leave out any field; a CSV row cannot
     for item in rows:
         if not checked and not isinstance(item, BadRow):
-            missing = [name for name in db.key if name not in item[1]]
-            if missing:
-                reason = f"the header has no {' or '.join(missing)}: not an upload for {db.code}"
-                raise UnreadableFileError(upload.name, reason, 1)
+            _check_key_columns(db, upload, list(item[1]))
             checked = True
         yield item
+
+
+def _check_key_columns(db: Database, upload: Upload, columns: list[str]) -> None:
+    """A CSV whose header lacks a key field is another database's file: unreadable (API.md)."""
+    missing = [name for name in db.key if name not in columns]
+    if missing:
+        reason = f"the header has no {' or '.join(missing)}: not an upload for {db.code}"
+        raise UnreadableFileError(upload.name, reason, 1)
 
 
 def _chunks(
@@ -288,20 +295,19 @@ def _store_chunk(
     base: int = 0,
 ) -> None:
     """Stage a chunk row by row; each row's sequence is its line (after `base`), so a
-    later line wins whatever order the rows are staged in."""
+    later line wins whatever order the rows are staged in. Rejects go out in line order."""
+    refused: list[tuple[int, str, object]] = []
     upserts: list[Record] = []
     upsert_lines: list[int] = []
     deletes: list[tuple[int, dict[str, str], Deletion]] = []
     for item in chunk:
         if isinstance(item, BadRow):
-            rejects.write(file, item.line, item.reason, item.raw)
-            result.rejected += 1
+            refused.append((item.line, item.reason, item.raw))
             continue
         line, row = item
         parsed = parse_row(db, row, owner)
         if isinstance(parsed, Rejected):
-            rejects.write(file, line, parsed.reason, row)
-            result.rejected += 1
+            refused.append((line, parsed.reason, row))
         elif isinstance(parsed, Record):
             upserts.append(parsed)
             upsert_lines.append(base + line)
@@ -309,24 +315,27 @@ def _store_chunk(
             deletes.append((line, row, parsed))
     writer.upsert(upserts, upsert_lines)
     result.accepted += len(upserts)
-    _apply_deletes(writer, owner, file, deletes, rejects, result, base)
+    refused += _apply_deletes(writer, owner, deletes, result, base)
+    for line, reason, raw in sorted(refused, key=lambda entry: entry[0]):
+        rejects.write(file, line, reason, raw)
+    result.rejected += len(refused)
 
 
 def _apply_deletes(
     writer: Writer,
     owner: str,
-    file: str,
     deletes: list[tuple[int, dict[str, str], Deletion]],
-    rejects: RejectReport,
     result: LoadResult,
     base: int,
-) -> None:
+) -> list[tuple[int, str, object]]:
+    """Stage the deletions; returns those that found nothing to withdraw, as rejects."""
     lines = [base + line for line, _, _ in deletes]
     counts = writer.delete([deletion for _, _, deletion in deletes], lines)
+    refused: list[tuple[int, str, object]] = []
+    reason = f"action delete: no record with this key owned by {owner} to withdraw"
     for (line, row, _), count in zip(deletes, counts, strict=True):
         if count:
             result.deleted += count
         else:
-            reason = f"action delete: no record with this key owned by {owner} to withdraw"
-            rejects.write(file, line, reason, row)
-            result.rejected += 1
+            refused.append((line, reason, row))
+    return refused

@@ -38,7 +38,7 @@ def _result(snapshot: Snapshot, query: ExactQuery, hits: list[tuple[int, int]]) 
     if not hits:
         return {"hit": False, "matches": []}
     matches = [_match(query, *snapshot.record(part, record)) for part, record in hits]
-    matches.sort(key=lambda match: match["match"] != "exact")
+    matches.sort(key=lambda match: (match["match"] != "exact", match["id"]))
     return {"hit": any(match["match"] == "exact" for match in matches), "matches": matches}
 
 
