@@ -119,7 +119,7 @@ class Lmdb:
     def open(self) -> float:
         started = time.perf_counter()
         self.env = self._lmdb.open(str(self.folder), readonly=True, lock=False)
-        self.txn = self.env.begin(buffers=True)  # type: ignore[attr-defined]
+        self.txn = self.env.begin(buffers=True)
         return time.perf_counter() - started
 
     def get(self) -> Callable[[bytes], object]:

@@ -17,8 +17,8 @@ from indexes.writer import Deletion, Published, Writer, compact
 __all__ = [
     "CorruptFileError",
     "Deletion",
-    "Found",
     "FormatVersionError",
+    "Found",
     "IndexStoreError",
     "LimitError",
     "NoDatabaseError",

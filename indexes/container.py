@@ -41,7 +41,7 @@ assert SECTION_STRUCT.size == SECTION_ENTRY_SIZE
 def checksum(data: bytes | memoryview | np.ndarray) -> int:
     """xxh3_64 of the bytes, seed 0: the checksum of every header and section."""
     if isinstance(data, np.ndarray):
-        data = memoryview(np.ascontiguousarray(data)).cast("B")
+        data = np.ascontiguousarray(data).data.cast("B")
     return xxhash.xxh3_64_intdigest(data)
 
 
@@ -58,7 +58,7 @@ SectionData = bytes | bytearray | memoryview | np.ndarray
 
 def _as_bytes_view(data: SectionData) -> memoryview:
     if isinstance(data, np.ndarray):
-        return memoryview(np.ascontiguousarray(data)).cast("B")
+        return np.ascontiguousarray(data).data.cast("B")
     return memoryview(data).cast("B")
 
 
@@ -229,7 +229,7 @@ class Container:
         A mapped page costs a minor fault (~1 us) the first time a process touches it,
         which would otherwise land on the first lookups after every open or reload.
         """
-        pages = np.frombuffer(self._view, dtype=np.uint8)[::mmap.PAGESIZE]
+        pages = np.frombuffer(self._view, dtype=np.uint8)[:: mmap.PAGESIZE]
         int(pages.sum(dtype=np.uint64))
 
     def raw(self, name: str) -> memoryview:

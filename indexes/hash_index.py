@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Protocol
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import xxhash
@@ -43,7 +43,7 @@ def capacity_for(entries: int) -> int:
 
 
 def home_slots(hashes_high: np.ndarray, capacity: int) -> np.ndarray:
-    """"A key's home slot is (h >> 32) * capacity >> 32" (Lemire's multiply-shift range)."""
+    """ "A key's home slot is (h >> 32) * capacity >> 32" (Lemire's multiply-shift range)."""
     return (hashes_high * np.uint64(capacity)) >> np.uint64(32)
 
 
@@ -80,9 +80,7 @@ def build_slots(hashes: np.ndarray) -> BuiltSlots:
     displacement = positions - homes
     slots = np.full(max(int(positions[-1]) + 2, capacity + 1), EMPTY_SLOT, dtype=np.uint64)
     slots[positions] = (high << np.uint64(32)) | order
-    return BuiltSlots(
-        slots, capacity, int(displacement.max()), float(displacement.mean())
-    )
+    return BuiltSlots(slots, capacity, int(displacement.max()), float(displacement.mean()))
 
 
 class HashIndex:
@@ -188,7 +186,7 @@ class HashIndex:
         starts = self._offset_array[entries].astype(np.int64)
         lengths = self._offset_array[entries + 1].astype(np.int64) - starts
         wanted_lengths, wanted_starts, wanted_bytes = batch.laid_out(queries)
-        same = lengths == wanted_lengths
+        same: np.ndarray = lengths == wanted_lengths
         check = np.flatnonzero(same & (lengths > 0))
         if not check.size:
             return same

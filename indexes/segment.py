@@ -7,12 +7,13 @@ by every worker and shipped to replicas as it is.
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 import msgpack
 import numpy as np
@@ -83,10 +84,11 @@ class SegmentBuilder:
         self.name = name
         self.db = db
         self.records = 0
-        self._spool = tempfile.TemporaryFile(dir=directory, prefix=f".{name}.spool-")
+        # Held across calls and closed by finish() or close(): no `with` can span that.
+        self._spool = tempfile.TemporaryFile(dir=directory, prefix=f".{name}.spool-")  # noqa: SIM115
         self._record_offsets: list[np.ndarray] = [np.zeros(1, dtype=np.uint64)]
         self._record_end = 0
-        self._keys: list[bytes] = []
+        self._keys: list[bytes | memoryview] = []
         self._key_offsets: list[np.ndarray] = [np.zeros(1, dtype=np.uint64)]
         self._key_end = 0
         self._key_hashes: list[np.ndarray] = []
@@ -164,7 +166,7 @@ class SegmentBuilder:
         self._key_offsets.append(np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._key_end))
         self._key_end += len(keys)
         relative = (key_offsets - key_offsets[0]).tolist()
-        split = [keys[a:b] for a, b in zip(relative[:-1], relative[1:], strict=True)]
+        split = [keys[a:b] for a, b in itertools.pairwise(relative)]
         self._key_hashes.append(hash_keys(split))
         count = stop - start
         self._entry_records.append(np.arange(self.records, self.records + count, dtype=np.uint32))

@@ -55,7 +55,8 @@ class Tombstones:
             return np.ones(len(records), dtype=bool)
         where = np.searchsorted(self.sorted, records)
         where = np.minimum(where, len(self.sorted) - 1)
-        return self.sorted[where] != records
+        live: np.ndarray = self.sorted[where] != records
+        return live
 
 
 NO_TOMBSTONES = Tombstones(FrozenBitMap())

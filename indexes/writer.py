@@ -236,7 +236,9 @@ class Writer:
         if not builder.records and not any(self._old_dead.values()):
             return Published(self._manifest.generation, 0, 0, len(self._manifest.segments))
         generation = self._manifest.generation + 1
-        entries = [self._retire(number, part, generation) for number, part in enumerate(self._parts)]
+        entries = [
+            self._retire(number, part, generation) for number, part in enumerate(self._parts)
+        ]
         next_segment = self._manifest.next_segment
         added = builder.records
         if builder.records:
@@ -298,6 +300,4 @@ def compact(directory: Path, db: str, batch: int = 100_000) -> Published:
 
 def _carry(part: Part, record: int) -> Record:
     identity, data = part.segment.record(record)
-    return Record(
-        identity, part.segment.keys_of(record), data, part.segment.visible_to(record)
-    )
+    return Record(identity, part.segment.keys_of(record), data, part.segment.visible_to(record))

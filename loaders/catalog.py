@@ -152,5 +152,8 @@ def identity(db: Database, values: Mapping[str, object], owner: str) -> bytes:
 
 
 def record_id(db: Database, identity_bytes: bytes) -> str:
-    """The `id` a terminal sees: readable, stable across compactions, e.g. SLTD/L898902C3/UTO/UTO."""
+    """The `id` a terminal sees: readable and stable across compactions.
+
+    For example SLTD/L898902C3/UTO/UTO: database, number, issuing state, owner.
+    """
     return "/".join([db.code, *identity_bytes.decode().split("\x1f")])

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from typing import IO
 
 import msgpack
@@ -118,6 +118,7 @@ def _empty(columns: list[str]) -> pa.Table:
 # A check may refuse a valid value (the row path then takes it); it must never accept a
 # value the row path would refuse or store differently.
 
+
 def _bytes_of(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """(all bytes, offsets) of a string array, zero-copy: the numpy view of its buffers."""
     offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)
@@ -142,7 +143,7 @@ def _all_bytes_in(values: pa.Array, table: np.ndarray) -> np.ndarray:
     """Per value: every byte is in the class (an empty value passes)."""
     raw, offsets = _bytes_of(values)
     sizes = np.diff(offsets)
-    plain = sizes == 0
+    plain: np.ndarray = sizes == 0
     filled = np.flatnonzero(~plain)
     if filled.size:
         bad = ~table[raw[offsets[0] : offsets[-1]]]
@@ -184,7 +185,9 @@ def _iso_date(values: pa.StringArray, latest: str | None = None) -> tuple[pa.Arr
     raw, offsets = _bytes_of(values)
     plain = np.diff(offsets) == 10
     rows = np.flatnonzero(plain)
-    matrix = raw[offsets[rows][:, None] + np.arange(10)] if rows.size else np.zeros((0, 10), np.uint8)
+    matrix = (
+        raw[offsets[rows][:, None] + np.arange(10)] if rows.size else np.zeros((0, 10), np.uint8)
+    )
     shaped = DIGITS[matrix[:, [0, 1, 2, 3, 5, 6, 8, 9]]].all(axis=1)
     shaped &= (matrix[:, 4] == ord("-")) & (matrix[:, 7] == ord("-"))
     digits = matrix.astype(np.int64) - ord("0")
@@ -357,7 +360,9 @@ def _pack(
     return pc.binary_join_element_wise(*parts, b"")
 
 
-def _pack_extras(extras: list[tuple[str, pa.ChunkedArray]], count: int) -> list[pa.Array | pa.Scalar]:
+def _pack_extras(
+    extras: list[tuple[str, pa.ChunkedArray]], count: int
+) -> list[pa.Array | pa.Scalar]:
     if not extras:
         return [_constant(b"\xc0")]
     columns = [(name, values.combine_chunks()) for name, values in extras]
@@ -369,7 +374,11 @@ def _pack_extras(extras: list[tuple[str, pa.ChunkedArray]], count: int) -> list[
         key = pa.array(np.where(here, _str_bytes(name), b""), type=pa.binary())
         head = _str_header(values, nil_when_empty=False)
         empty = pa.array(~here)
-        parts += [key, pc.if_else(empty, b"", head), pc.if_else(empty, b"", values.cast(pa.binary()))]
+        parts += [
+            key,
+            pc.if_else(empty, b"", head),
+            pc.if_else(empty, b"", values.cast(pa.binary())),
+        ]
     if (sizes > 15).any():
         raise ValueError("more than 15 extra fields in one row")
     return parts
@@ -434,4 +443,3 @@ def _bytes_per_row(columns: list[np.ndarray], width: np.ndarray | None = None) -
     return pa.BinaryArray.from_buffers(
         pa.binary(), count, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)]
     )
-

@@ -23,8 +23,8 @@ from tqdm import tqdm
 
 from indexes import Deletion, IndexStoreError, PackedRecords, Record, Writer
 from loaders.catalog import Database, database
-from loaders.normalise import FieldError, state
 from loaders.columnar import PlainRows, csv_blocks, split_plain
+from loaders.normalise import FieldError, state
 from loaders.readers import (
     BadRow,
     UnreadableFileError,
@@ -79,7 +79,7 @@ class RejectReport:
     def write(self, file: str, line: int, reason: str, row: object) -> None:
         if self._out is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._out = open(self.path, "wb")
+            self._out = open(self.path, "wb")  # noqa: SIM115 - closed by close()
         entry = {"file": file, "line": line, "reason": reason, "row": row}
         self._out.write(orjson.dumps(entry, default=str) + b"\n")
         self.rows += 1
@@ -201,7 +201,10 @@ def _plain_csv(upload: Upload) -> bool:
     """A CSV file with no quote character anywhere: one line is one row (columnar.py)."""
     if upload.format != "csv" or upload.name == "-" or not upload.size():
         return False
-    with open(upload.name, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+    with (
+        open(upload.name, "rb") as handle,
+        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
+    ):
         # nor a bare CR (old Mac line ends): the line splitter knows only LF and CRLF
         return mapped.find(b'"') < 0 and BARE_CR.search(mapped) is None
 

@@ -140,7 +140,9 @@ def csv_line_rows(
         if len(values) == width:
             rows.append((line, dict(zip(columns, values, strict=True))))
         elif values and any(v.strip() for v in values):
-            rows.append(BadRow(line, f"row has {len(values)} values, the header has {width}", values))
+            rows.append(
+                BadRow(line, f"row has {len(values)} values, the header has {width}", values)
+            )
     return rows
 
 

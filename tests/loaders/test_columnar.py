@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from indexes import open_snapshot
 from loaders import columnar, load
-from loaders.readers import Upload
+from loaders.readers import UnreadableFileError, Upload
 
 COLUMNS = ["number", "country", "type", "status", "reported_on", "visible_to", "action",
            "national_ref", "colour"]  # fmt: skip
@@ -93,7 +93,9 @@ def _load_twice(
     return outcomes
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(drawn=rows, earlier=st.one_of(st.none(), rows))
 def test_column_path_stores_what_the_row_path_stores(
     drawn: list[tuple[dict[str, str], str]],
@@ -132,6 +134,6 @@ def test_dates_are_checked_as_the_calendar_says() -> None:
 def test_a_non_utf8_line_is_named_by_the_row_path(tmp_path: Path) -> None:
     path = tmp_path / "u.csv"
     path.write_bytes(b"number,country,status\nA1,FRA,lost\nA\xff2,FRA,lost\n")
-    with pytest.raises(load.UnreadableFileError) as raised:
+    with pytest.raises(UnreadableFileError) as raised:
         load.load(tmp_path / "data", "SLTD", "FRA", [Upload.of(str(path))])
     assert raised.value.line == 3
