@@ -69,18 +69,27 @@ def build_slots(hashes: np.ndarray) -> BuiltSlots:
     capacity = capacity_for(count)
     if count == 0:
         return BuiltSlots(np.full(1, EMPTY_SLOT, dtype=np.uint64), capacity, 0, 0.0)
+    # In-place steps throughout: at 100 million entries each array is 800 MB.
     high = hashes >> np.uint64(32)
-    order = np.argsort(high).astype(np.uint64)
+    order = np.argsort(high)
     high = high[order]
-    homes = home_slots(high, capacity).astype(np.int64)
-    ranks = np.arange(count, dtype=np.int64)
-    positions = homes - ranks
+    values = high << np.uint64(32)
+    values |= order.astype(np.uint64)
+    del order
+    homes = high  # reused in place: the high bits are in `values` now
+    homes *= np.uint64(capacity)
+    homes >>= np.uint64(32)
+    homes = homes.view(np.int64)
+    positions = np.arange(count, dtype=np.int64)
+    np.negative(positions, out=positions)
+    positions += homes  # home_k - k
     np.maximum.accumulate(positions, out=positions)
-    positions += ranks
-    displacement = positions - homes
+    positions += np.arange(count, dtype=np.int64)
     slots = np.full(max(int(positions[-1]) + 2, capacity + 1), EMPTY_SLOT, dtype=np.uint64)
-    slots[positions] = (high << np.uint64(32)) | order
-    return BuiltSlots(slots, capacity, int(displacement.max()), float(displacement.mean()))
+    slots[positions] = values
+    del values
+    positions -= homes  # now the displacement of each entry
+    return BuiltSlots(slots, capacity, int(positions.max()), float(positions.mean()))
 
 
 class HashIndex:

@@ -92,7 +92,9 @@ class SegmentBuilder:
         self._key_offsets: list[np.ndarray] = [np.zeros(1, dtype=np.uint64)]
         self._key_end = 0
         self._key_hashes: list[np.ndarray] = []
-        self._entry_records: list[np.ndarray] = []
+        self._key_counts: list[np.ndarray] = []  # keys per record, uint8
+        self._entries = 0
+        self._offsets_cache: np.ndarray | None = None
         self._identity_hashes: list[np.ndarray] = []
         self._sequence: list[np.ndarray] = []
         self._one_key_each = True
@@ -130,7 +132,7 @@ class SegmentBuilder:
         if count:
             self._key_end = int(self._key_offsets[-1][-1])
         self._key_hashes.append(hash_keys(packed.key_list))
-        self._entry_records.append(np.arange(first, first + count, dtype=np.uint32))
+        self._count_keys(np.ones(count, dtype=np.uint8))
         self._identity_hashes.append(hash_keys(packed.identity_list))
         self._sequence.append(np.asarray(sequence, dtype=np.int64))
         for index, viewers in packed.visible:
@@ -169,21 +171,27 @@ class SegmentBuilder:
         split = [keys[a:b] for a, b in itertools.pairwise(relative)]
         self._key_hashes.append(hash_keys(split))
         count = stop - start
-        self._entry_records.append(np.arange(self.records, self.records + count, dtype=np.uint32))
+        self._count_keys(np.ones(count, dtype=np.uint8))
         self._sequence.append(np.zeros(count, dtype=np.int64))
         self.records += count
 
     def _append_records(self, blob: bytes | memoryview, lengths: np.ndarray) -> None:
+        self._offsets_cache = None
         ends = np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._record_end)
         self._spool.write(blob)
         self._record_offsets.append(ends)
         if len(ends):
             self._record_end = int(ends[-1])
 
-    def _append_keys(self, records: Sequence[Record], first: int) -> None:
-        counts = np.fromiter((len(r.keys) for r in records), dtype=np.int64, count=len(records))
-        if len(records) and (counts != 1).any():
+    def _count_keys(self, counts: np.ndarray) -> None:
+        if len(counts) and (counts != 1).any():
             self._one_key_each = False
+        self._key_counts.append(counts)
+        self._entries += int(counts.sum(dtype=np.int64))
+
+    def _append_keys(self, records: Sequence[Record], first: int) -> None:
+        counts = np.fromiter((len(r.keys) for r in records), dtype=np.uint8, count=len(records))
+        self._count_keys(counts)
         keys = [key for r in records for key in r.keys]
         lengths = np.fromiter(map(len, keys), dtype=np.uint64, count=len(keys))
         ends = np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._key_end)
@@ -192,8 +200,6 @@ class SegmentBuilder:
         if len(ends):
             self._key_end = int(ends[-1])
         self._key_hashes.append(hash_keys(keys))
-        numbers = np.arange(first, first + len(records), dtype=np.uint32)
-        self._entry_records.append(np.repeat(numbers, counts))
 
     def sequence(self) -> np.ndarray:
         """The sequence number of each added record, in record order."""
@@ -210,7 +216,10 @@ class SegmentBuilder:
         return bytes(msgpack.unpackb(self.raw_record(record), raw=True)[0])
 
     def raw_record(self, record: int) -> bytes:
-        offsets = np.concatenate(self._record_offsets)
+        if self._offsets_cache is None:
+            self._offsets_cache = np.concatenate(self._record_offsets)
+            self._record_offsets = [self._offsets_cache]
+        offsets = self._offsets_cache
         start, end = int(offsets[record]), int(offsets[record + 1])
         self._spool.flush()
         return os.pread(self._spool.fileno(), end - start, start)
@@ -218,14 +227,16 @@ class SegmentBuilder:
     def finish(self, created_ns: int | None = None) -> Path:
         """Write the segment file atomically and return its path."""
         path = self.directory / f"{self.name}{SEGMENT_SUFFIX}"
+        self._identity_hashes.clear()  # deduplication is over: free what only it needed
+        self._sequence.clear()
         key_hashes = np.concatenate(self._key_hashes or [np.empty(0, np.uint64)])
+        self._key_hashes.clear()
         built = build_slots(key_hashes)
         del key_hashes
-        self._key_hashes.clear()
         meta = {
             "db": self.db,
             "records": self.records,
-            "entries": int(sum(len(e) for e in self._entry_records)),
+            "entries": self._entries,
             "capacity": built.capacity,
             "slots": len(built.slots),
             "max_displacement": built.max_displacement,
@@ -239,7 +250,8 @@ class SegmentBuilder:
             ("keys", self._keys),
         ]
         if not self._one_key_each:
-            sections.append(("entrec", np.concatenate(self._entry_records)))
+            counts = np.concatenate(self._key_counts)
+            sections.append(("entrec", np.repeat(np.arange(self.records, dtype=np.uint32), counts)))
         sections += [
             ("recoffs", np.concatenate(self._record_offsets)),
             ("records", self._spooled()),
