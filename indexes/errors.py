@@ -38,4 +38,4 @@ class NoDatabaseError(IndexStoreError):
 
 
 class LimitError(IndexStoreError):
-    """A build would exceed a limit of the format (e.g. 2**32 - 1 entries in one segment)."""
+    """A build would exceed a limit of the format (entries per segment, keys per record)."""

@@ -21,12 +21,13 @@ import orjson
 from pyroaring import BitMap, FrozenBitMap
 
 from indexes.container import Container, write_container
-from indexes.errors import CorruptFileError
+from indexes.errors import CorruptFileError, LimitError
 from indexes.hash_index import HashIndex, PreparedKeys, build_slots, hash_keys, key_hash
 
 SEGMENT_MAGIC = b"SCRNSEG\x00"
 SEGMENT_SUFFIX = ".seg"
 SPOOL_CHUNK = 64 << 20
+MAX_KEYS_PER_RECORD = 255
 EMPTY_BITMAP = FrozenBitMap()
 
 
@@ -190,7 +191,10 @@ class SegmentBuilder:
         self._entries += int(counts.sum(dtype=np.int64))
 
     def _append_keys(self, records: Sequence[Record], first: int) -> None:
-        counts = np.fromiter((len(r.keys) for r in records), dtype=np.uint8, count=len(records))
+        counts = np.fromiter((len(r.keys) for r in records), dtype=np.int64, count=len(records))
+        if len(counts) and int(counts.max()) > MAX_KEYS_PER_RECORD:
+            raise LimitError(f"a record has {int(counts.max())} keys, at most 255 are stored")
+        counts = counts.astype(np.uint8)
         self._count_keys(counts)
         keys = [key for r in records for key in r.keys]
         lengths = np.fromiter(map(len, keys), dtype=np.uint64, count=len(keys))

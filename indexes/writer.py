@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +28,8 @@ from indexes.snapshot import Part, SegmentCache, Snapshot, open_snapshot
 from indexes.tombstones import tombstone_file_name, write_tombstones
 
 LOCK_NAME = "LOCK"
+# seg-000001.seg, seg-000001.dead-000004, .NAME.tmp-PID (container.py), .NAME.spool-* (segment.py)
+OUR_FILES = re.compile(r"seg-\d+\.seg|seg-\d+\.dead-\d+|\..+\.tmp-\d+|\.seg-\d+\.spool-.*")
 
 
 class Deletion(NamedTuple):
@@ -272,14 +275,16 @@ class Writer:
 
 
 def remove_unreferenced(directory: Path, manifest: Manifest) -> None:
-    """Under the lock nobody else writes: any file the manifest does not name is garbage.
+    """Under the lock nobody else writes: our files the manifest does not name are garbage.
 
-    Readers still holding an older generation keep their mappings (unlinked files stay
-    readable on POSIX); readers opening it now retry on the new manifest.
+    Only names this engine writes (segments, tombstones, temp and spool files) are
+    removed; anything else an operator put in the directory is left alone. Readers still
+    holding an older generation keep their mappings (unlinked files stay readable on
+    POSIX); readers opening it now retry on the new manifest.
     """
     keep = manifest.files() | {LOCK_NAME, MANIFEST_NAME}
     for entry in os.scandir(directory):
-        if entry.is_file() and entry.name not in keep:
+        if entry.is_file() and entry.name not in keep and OUR_FILES.fullmatch(entry.name):
             Path(entry.path).unlink(missing_ok=True)
 
 
