@@ -14,6 +14,9 @@ from indexes import IndexStoreError, compact
 from loaders.catalog import DATABASES, UnknownDatabaseError, database
 from loaders.load import DataDirError, LoadUsageError, load
 from loaders.readers import FORMATS, UnreadableFileError, Upload
+from screening.demo import DemoError
+from screening.keys import ROLES, KeyFileError, KeyRequestError, add_key
+from screening.settings import ServeError, add_arguments, from_arguments
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTS = 0, 1, 2, 3
 
@@ -25,7 +28,11 @@ class UsageError(Exception):
 def _load(args: argparse.Namespace) -> int:
     uploads = [Upload.of(name, args.format) for name in args.files]
     result = load(
-        Path(args.data), args.db, args.owner, uploads, args.report and Path(args.report),
+        Path(args.data),
+        args.db,
+        args.owner,
+        uploads,
+        args.report and Path(args.report),
         progress=sys.stderr.isatty(),
     )
     print(result.summary())
@@ -52,8 +59,10 @@ def _compact(args: argparse.Namespace) -> int:
                 raise DataDirError(f"{folder}: nothing loaded for {code}")
             continue
         result = compact(folder, code)
-        print(f"{code}: {result.added:,} records in {result.segments} segment(s), "
-              f"generation {result.generation}")
+        print(
+            f"{code}: {result.added:,} records in {result.segments} segment(s), "
+            f"generation {result.generation}"
+        )
     return EXIT_OK
 
 
@@ -61,6 +70,27 @@ def _bench(args: argparse.Namespace) -> int:
     from bench.suite import main as bench_main
 
     return bench_main(args.records, Path(args.work), args.quick)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from screening.server import serve
+
+    try:
+        settings = from_arguments(args).check()
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return serve(settings)
+
+
+def _keys_add(args: argparse.Namespace) -> int:
+    token, entry = add_key(Path(args.keys), args.name, args.country, args.role)
+    print(token)
+    print(
+        f"made {entry.role} key {entry.name!r} for {entry.country} (id {entry.id});"
+        f" {args.keys} stores only its hash: keep the key now, it is not shown again",
+        file=sys.stderr,
+    )
+    return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,6 +123,18 @@ def _parser() -> argparse.ArgumentParser:
     bencher.add_argument("--work", default=".bench", help="where generated data is kept")
     bencher.add_argument("--quick", action="store_true", help="fewer repetitions")
     bencher.set_defaults(run=_bench)
+
+    server = commands.add_parser("serve", help="serve a data directory over HTTP")
+    add_arguments(server)
+    server.set_defaults(run=_serve)
+
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
+    adder = keys.add_parser("add", help="make an API key; prints it once, stores its hash")
+    adder.add_argument("--keys", required=True, metavar="FILE", help="the key file (JSON)")
+    adder.add_argument("--name", required=True, help="who holds it, e.g. gate-3")
+    adder.add_argument("--country", required=True, metavar="CC", help="ICAO state code")
+    adder.add_argument("--role", required=True, choices=ROLES)
+    adder.set_defaults(run=_keys_add)
     return parser
 
 
@@ -103,6 +145,10 @@ ERRORS: Sequence[tuple[type[BaseException], int]] = (
     (DataDirError, EXIT_FAILED),
     (IndexStoreError, EXIT_FAILED),
     (UnknownDatabaseError, EXIT_USAGE),
+    (KeyRequestError, EXIT_USAGE),
+    (KeyFileError, EXIT_FAILED),
+    (ServeError, EXIT_FAILED),
+    (DemoError, EXIT_FAILED),
     (OSError, EXIT_FAILED),
 )
 

@@ -6,9 +6,8 @@ wraps the same object, so a notebook, the benchmarks and a terminal get the same
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from indexes import NoDatabaseError, SegmentCache, Snapshot, manifest_stamp, open_snapshot
 from loaders.catalog import DATABASES, Database
@@ -16,45 +15,77 @@ from screening.errors import ScreeningError
 from screening.exact import Result, screen_exact
 from screening.queries import ExactQuery, parse_query
 
+Stamp = tuple[int, int] | None
+"""A manifest's (inode, mtime_ns), or None when there is none (`indexes.manifest_stamp`)."""
+
 
 class Data:
     """Snapshots of every database present in `directory`; `refresh` picks up new loads."""
 
-    def __init__(self, directory: Path, verify: bool = True) -> None:
+    def __init__(self, directory: Path, verify: bool = True, *, refresh: bool = True) -> None:
+        """`refresh=False` maps nothing yet: the caller maps with `stale`/`reopen`/`install`
+        (the server does, on a thread, refusing a bad database without failing the rest)."""
         if not directory.is_dir():
             raise FileNotFoundError(f"{directory}: no such data directory")
         self.directory = directory
         self._caches = {code: SegmentCache(verify) for code in DATABASES}
-        self._stamps: dict[str, tuple[int, int] | None] = {}
+        self._stamps: dict[str, Stamp] = {}
         self.snapshots: dict[str, Snapshot] = {}
-        self.refresh()
+        if refresh:
+            self.refresh()
 
     def refresh(self) -> list[str]:
         """Re-map the databases whose manifest changed; returns their codes."""
         changed = []
-        for code in DATABASES:
-            folder = self.directory / code
-            stamp = manifest_stamp(folder)
-            if stamp == self._stamps.get(code, ...):
+        for code, stamp in self.stale().items():
+            try:
+                snapshot = self.reopen(code) if stamp is not None else None
+            except NoDatabaseError:
                 continue
-            if stamp is None:
-                self.snapshots.pop(code, None)
-            else:
-                try:
-                    self.snapshots[code] = open_snapshot(folder, code, self._caches[code])
-                except NoDatabaseError:
-                    continue
-            self._stamps[code] = stamp
+            self.install(code, stamp, snapshot)
             changed.append(code)
         return changed
+
+    def stale(self) -> dict[str, Stamp]:
+        """Databases whose manifest changed since `install`/`skip` saw it: code -> new stamp.
+
+        One `stat` per database; a stamp of None means the database is gone.
+        """
+        stale = {}
+        for code in DATABASES:
+            stamp = manifest_stamp(self.directory / code)
+            if stamp != self._stamps.get(code, ...):
+                stale[code] = stamp
+        return stale
+
+    def reopen(self, code: str) -> Snapshot:
+        """Map the current generation of one database without serving it yet.
+
+        Raises `NoDatabaseError` if nothing is published, and another `IndexStoreError`
+        (naming the file and why) if the new generation fails its checks.
+        """
+        return open_snapshot(self.directory / code, code, self._caches[code])
+
+    def install(self, code: str, stamp: Stamp, snapshot: Snapshot | None) -> None:
+        """Serve `snapshot` for `code` from now on (None: the database is gone).
+
+        Queries already holding the previous snapshot finish on it.
+        """
+        if snapshot is None:
+            self.snapshots.pop(code, None)
+        else:
+            self.snapshots[code] = snapshot
+        self._stamps[code] = stamp
+
+    def skip(self, code: str, stamp: Stamp) -> None:
+        """Keep serving what `code` serves now and do not retry until the manifest changes."""
+        self._stamps[code] = stamp
 
     def count(self, db: Database, viewer: str | None = None) -> int:
         snapshot = self.snapshots.get(db.code)
         return snapshot.count(viewer) if snapshot else 0
 
-    def screen(
-        self, queries: Sequence[Mapping[str, Any]], country: str | None = None
-    ) -> list[Result]:
+    def screen(self, queries: Sequence[object], country: str | None = None) -> list[Result]:
         """Results in query order; a bad query gets its own error entry, not the batch's."""
         results: list[Result | None] = [None] * len(queries)
         by_db: dict[str, list[tuple[int, ExactQuery]]] = {}
@@ -71,9 +102,7 @@ class Data:
                 results[index] = answer
         return [result for result in results if result is not None]
 
-    def _screen_db(
-        self, code: str, queries: list[ExactQuery], country: str | None
-    ) -> list[Result]:
+    def _screen_db(self, code: str, queries: list[ExactQuery], country: str | None) -> list[Result]:
         snapshot = self.snapshots.get(code)
         if snapshot is None:
             return [{"hit": False, "matches": []} for _ in queries]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from loaders.load import load
 from loaders.readers import Upload
+from screening.keys import add_key
+from screening.settings import KEYS_FILE_NAME, Settings
+from screening.testing import LocalClient, MakeClient, Serve, ServerProcess
 
 HEADER = "number,country,status,type,visible_to\n"
 
@@ -49,3 +53,76 @@ def loaded(tmp_path: Path) -> Path:
     for owner, rows in UPLOADS:
         _load_rows(data, owner, rows)
     return data
+
+
+# --- The HTTP service (test_server*.py, test_keys*.py) ----------------------------------
+#
+# Strategy: read-only tests share one data directory (UPLOADS, loaded once per session by
+# the real loader) and one key file with a key per (role, country) of API_KEYS, served in
+# process by a module-scoped `http` client: fast enough for hypothesis. Tests that change
+# data or keys get their own client (`make_client`) or real processes (`serve`), which are
+# always stopped at teardown.
+
+API_KEYS: dict[str, tuple[str, str]] = {
+    "fra": ("frontline", "FRA"),
+    "gbr": ("frontline", "GBR"),
+    "uto": ("frontline", "UTO"),
+    "ncb_fra": ("ncb", "FRA"),
+    "ops": ("ops", "XPO"),
+}
+"""name -> (role, country) of the session's keys; R1 of UPLOADS is visible to GBR and UTO."""
+
+
+def make_keys(path: Path) -> dict[str, str]:
+    """One key per API_KEYS entry in the key file `path`: name -> key."""
+    return {
+        name: add_key(path, name, country, role)[0] for name, (role, country) in API_KEYS.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def served_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("served") / "data"
+    for owner, rows in UPLOADS:
+        _load_rows(data, owner, rows)
+    return data
+
+
+@pytest.fixture(scope="session")
+def api_keys(served_data: Path) -> dict[str, str]:
+    return make_keys(served_data / KEYS_FILE_NAME)
+
+
+@pytest.fixture(scope="module")
+def http(served_data: Path, api_keys: dict[str, str]) -> Iterator[LocalClient]:
+    client = LocalClient(Settings(data=served_data))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def make_client() -> Iterator[MakeClient]:
+    """`make_client(data=DIR, **settings)`: an in-process service, closed at teardown."""
+    clients: list[LocalClient] = []
+
+    def make(**settings: Any) -> LocalClient:
+        clients.append(LocalClient(Settings(**settings)))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Serve]:
+    """`serve(*args)`: `screening serve ARGS` as real processes, killed at teardown."""
+    servers: list[ServerProcess] = []
+
+    def start(*args: str) -> ServerProcess:
+        servers.append(ServerProcess(list(args), tmp_path / f"server-{len(servers)}"))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop(timeout=15)

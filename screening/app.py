@@ -1,0 +1,26 @@
+"""The HTTP application: routes and middlewares, wired. Handlers live in their modules."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from screening.auth import authenticate
+from screening.databases_view import databases
+from screening.error_shape import error_shape
+from screening.health import healthz
+from screening.keys_view import create_key
+from screening.screen_view import screen
+from screening.state import SERVICE, Service, count_in_flight
+
+
+def make_app(service: Service) -> web.Application:
+    app = web.Application(
+        middlewares=[count_in_flight, error_shape, authenticate],
+        client_max_size=service.settings.max_body,
+    )
+    app[SERVICE] = service
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/v1/databases", databases)
+    app.router.add_post("/v1/screen", screen)
+    app.router.add_post("/v1/keys", create_key)
+    return app

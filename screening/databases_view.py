@@ -1,0 +1,37 @@
+"""`GET /v1/databases`: every database of the catalog, SLTD first, as the caller sees it.
+
+`records` counts what the caller's country may see: a record restricted to other states
+is never counted for it (nor returned by /v1/screen). `updated` is when the generation
+being served was published; `loaded` says whether anything is, and `screenable` whether
+this build can screen it.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from loaders.catalog import DATABASES, Database
+from screening.codec import respond
+from screening.data import Data
+from screening.state import CALLER, SERVICE
+
+
+async def databases(request: web.Request) -> web.Response:
+    data = request.app[SERVICE].live.current()
+    country = request[CALLER].country
+    return respond(request, {"databases": [_entry(data, db, country) for db in DATABASES.values()]})
+
+
+def _entry(data: Data, db: Database, country: str) -> dict[str, object]:
+    snapshot = data.snapshots.get(db.code)
+    return {
+        "code": db.code,
+        "name": db.name,
+        "matcher": db.matcher,
+        "records": data.count(db, country),
+        "updated": snapshot.manifest.updated if snapshot else None,
+        "generation": snapshot.generation if snapshot else None,
+        "segments": len(snapshot.parts) if snapshot else 0,
+        "loaded": snapshot is not None,
+        "screenable": db.loadable and db.matcher == "exact",
+    }

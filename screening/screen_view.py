@@ -1,0 +1,59 @@
+"""`POST /v1/screen`: one or many queries, answered in order, with `took_us`.
+
+The body is `{"queries": [...]}` in JSON or msgpack. More queries than `--max-batch` is a
+413 whose message states the limit; a body that is not that shape is a 400 naming what
+is wrong; a bad query inside a batch gets its own error entry and the others are
+answered. The caller's key country is the viewer: records restricted to other states are
+never returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+
+from screening.codec import read_body, respond
+from screening.http_errors import BadRequestError, BatchTooLargeError
+from screening.state import CALLER, SERVICE
+
+INLINE_QUERIES = 64
+"""Batches up to this size are answered on the event loop (a thread hop costs more than
+they do); larger ones on a thread, so one big batch does not stall the small ones."""
+
+
+def queries_of(body: object, limit: int) -> list[object]:
+    """The `queries` list of a request body; 400 for another shape, 413 over `limit`."""
+    if not isinstance(body, dict):
+        raise BadRequestError(
+            f'body: expected an object {{"queries": [...]}}, not {type(body).__name__}'
+        )
+    if "queries" not in body:
+        raise BadRequestError("body.queries: required, a list of query objects")
+    queries = body["queries"]
+    if not isinstance(queries, list):
+        raise BadRequestError(
+            f"body.queries: must be a list of query objects, not {type(queries).__name__}"
+        )
+    if len(queries) > limit:
+        raise BatchTooLargeError(
+            f"too many queries in one batch: {len(queries):,} (limit: {limit:,})"
+        )
+    return queries
+
+
+async def screen(request: web.Request) -> web.Response:
+    started = time.perf_counter_ns()
+    service = request.app[SERVICE]
+    settings = service.settings
+    queries = queries_of(await read_body(request, settings.max_body), settings.max_batch)
+    data = service.live.current()
+    country = request[CALLER].country
+    if len(queries) <= INLINE_QUERIES:
+        results = data.screen(queries, country)
+    else:
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(None, data.screen, queries, country)
+    took_us = (time.perf_counter_ns() - started) // 1000
+    return respond(request, {"results": results, "took_us": took_us})

@@ -1,0 +1,52 @@
+"""What one worker serves from, kept on the application: settings, live data, limiter.
+
+Handlers reach it as `request.app[SERVICE]`, and the authenticated caller as
+`request[CALLER]`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from screening.keys import ApiKey
+from screening.live import Live
+from screening.rate_limit import RateLimiter
+from screening.settings import Settings
+
+
+@dataclass
+class Service:
+    settings: Settings
+    live: Live
+    limiter: RateLimiter
+    worker: int = 0
+    pid: int = field(default_factory=os.getpid)
+    started: float = field(default_factory=time.time)
+    in_flight: int = 0
+    stopping: bool = False
+
+
+SERVICE = web.AppKey("service", Service)
+CALLER = web.RequestKey("caller", ApiKey)
+
+
+def make_service(settings: Settings, worker: int = 0) -> Service:
+    """A worker's state before anything is mapped (`Live.refresh` maps)."""
+    live = Live(settings.data_dir, settings.keys_file)
+    return Service(settings, live, RateLimiter(settings.rate), worker)
+
+
+@web.middleware
+async def count_in_flight(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Requests being handled, for the shutdown log line."""
+    service = request.app[SERVICE]
+    service.in_flight += 1
+    try:
+        return await handler(request)
+    finally:
+        service.in_flight -= 1

@@ -1,0 +1,136 @@
+"""`screening serve`'s settings and start-up errors (screening/settings.py, server.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+
+import pytest
+
+from screening import settings as settings_module
+from screening.cli import main
+from screening.demo import KEYS_TEXT, MARKER, instructions, prepare_demo
+from screening.keys import KeyRing, key_file_stamp, read_keys
+from screening.server import EXIT_CANNOT_START, run_worker
+from screening.settings import Settings
+from screening.testing import free_port
+
+SERVING = Path(settings_module.__file__).with_name("SERVING.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("option", "text"), settings_module.options())
+def test_every_setting_is_documented(option: str, text: str) -> None:
+    assert f"| `{option}" in SERVING, f"{option} is missing from screening/SERVING.md"
+    assert text
+
+
+def test_every_documented_option_exists() -> None:
+    documented = {
+        line.split("`")[1].split()[0] for line in SERVING.splitlines() if line.startswith("| `--")
+    }
+    assert documented == {option for option, _ in settings_module.options()}
+
+
+def test_defaults_match_the_contract() -> None:
+    settings = Settings(data=Path("d"))
+    assert (settings.host, settings.port, settings.max_batch) == ("127.0.0.1", 8080, 10_000)
+    assert settings.keys_file == Path("d/keys.json")
+    assert Settings(demo=True).check().data_dir == Path("demo-data")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--data", ".", "--workers", "0"],
+        ["--data", ".", "--max-batch", "-1"],
+        ["--data", ".", "--port", "70000"],
+        ["--data", ".", "--poll-interval", "0"],
+        ["--demo", "--keys", "k.json"],
+        ["--data", ".", "--workers", "many"],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        status = main(["serve", *args])
+    except SystemExit as exited:  # argparse's own errors
+        status = int(str(exited.code))
+    assert status == 2
+    assert "screening" in capsys.readouterr().err
+
+
+def test_missing_data_directory_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--data", str(tmp_path / "nowhere")]) == 1
+    assert "no such data directory" in capsys.readouterr().err
+
+
+def test_broken_key_file_exits_1(loaded: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (loaded / "keys.json").write_text("{", encoding="utf-8")
+    assert main(["serve", "--data", str(loaded)]) == 1
+    assert "not a key file" in capsys.readouterr().err
+
+
+def test_port_in_use_exits_1(loaded: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert main(["serve", "--data", str(loaded), "--port", str(port)]) == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+# --- the demo data set ---------------------------------------------------------------------
+
+
+def test_demo_is_built_once(tmp_path: Path) -> None:
+    directory = tmp_path / "demo"
+    built = prepare_demo(directory, records=500)
+    assert built.built and {key.role for key in built.keys} == {"frontline", "ncb", "ops"}
+    assert (directory / MARKER).exists() and (directory / "SLTD" / "MANIFEST").exists()
+    assert not list(tmp_path.glob(".demo.building*"))
+    assert (directory / KEYS_TEXT).stat().st_mode & 0o077 == 0
+    ring = KeyRing(directory / "keys.json")
+    ring.install(key_file_stamp(ring.path), read_keys(ring.path))
+    assert all(ring.find(key.key) is not None for key in built.keys)
+    manifest = (directory / "SLTD" / "MANIFEST").stat().st_mtime_ns
+    again = prepare_demo(directory, records=500)
+    assert not again.built and again.keys == built.keys
+    assert (directory / "SLTD" / "MANIFEST").stat().st_mtime_ns == manifest
+    text = instructions(again, "0.0.0.0", 8080)
+    frontline = next(key for key in built.keys if key.role == "frontline")
+    assert (
+        f"curl -s http://127.0.0.1:8080/v1/screen -H 'Authorization: Bearer {frontline.key}'"
+        in (text)
+    )
+
+
+def test_demo_refuses_a_directory_of_something_else(
+    loaded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", "--demo", "--data", str(loaded)]) == 1
+    assert "is not a demo data set" in capsys.readouterr().err
+
+
+def test_an_interrupted_demo_build_starts_afresh(tmp_path: Path) -> None:
+    leftover = tmp_path / ".demo.building"
+    leftover.mkdir()
+    (leftover / "junk").write_text("half a build", encoding="utf-8")
+    assert prepare_demo(tmp_path / "demo", records=100).built
+    assert not leftover.exists() and not (tmp_path / "demo" / "junk").exists()
+
+
+# --- a worker that cannot start tells the supervisor so (exit 78), not a restart loop ----
+
+
+def test_worker_without_its_data_cannot_start(tmp_path: Path) -> None:
+    settings = Settings(data=tmp_path / "gone", port=free_port())
+    assert asyncio.run(run_worker(settings, 0)) == EXIT_CANNOT_START
+
+
+def test_worker_without_its_port_cannot_start(loaded: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        settings = Settings(data=loaded, port=holder.getsockname()[1])
+        assert asyncio.run(run_worker(settings, 0)) == EXIT_CANNOT_START
