@@ -50,6 +50,11 @@ class Database:
     record_fields: tuple[str, ...] = field(init=False, repr=False, compare=False)
     """The order of a stored record's values (then owner, visible_to, extras)."""
 
+    @property
+    def screenable(self) -> bool:
+        """Whether this build answers queries for it (so far: loadable exact databases)."""
+        return self.loadable and self.matcher == "exact"
+
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "required", tuple(f.name for f in self.fields if f.required))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from indexes import NoDatabaseError, SegmentCache, Snapshot, manifest_stamp, open_snapshot
 from loaders.catalog import DATABASES, Database
+from loaders.normalise import FieldError, state
 from screening.errors import ScreeningError
 from screening.exact import Result, screen_exact
 from screening.queries import ExactQuery, parse_query
@@ -86,7 +87,13 @@ class Data:
         return snapshot.count(viewer) if snapshot else 0
 
     def screen(self, queries: Sequence[object], country: str | None = None) -> list[Result]:
-        """Results in query order; a bad query gets its own error entry, not the batch's."""
+        """Results in query order; a bad query gets its own error entry, not the batch's.
+
+        `country` is the caller's state (ICAO code, `D<<` and case tolerated); a code that
+        is not one raises ValueError rather than silently seeing less.
+        """
+        if country is not None:
+            country = caller_country(country)
         results: list[Result | None] = [None] * len(queries)
         by_db: dict[str, list[tuple[int, ExactQuery]]] = {}
         for index, query in enumerate(queries):
@@ -111,6 +118,13 @@ class Data:
     def close(self) -> None:
         self.snapshots.clear()
         self._caches.clear()
+
+
+def caller_country(code: str) -> str:
+    try:
+        return state(code)
+    except FieldError as error:
+        raise ValueError(f"country: {error}") from None
 
 
 def open_data(directory: str | Path, verify: bool = True) -> Data:

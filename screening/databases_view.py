@@ -33,5 +33,5 @@ def _entry(data: Data, db: Database, country: str) -> dict[str, object]:
         "generation": snapshot.generation if snapshot else None,
         "segments": len(snapshot.parts) if snapshot else 0,
         "loaded": snapshot is not None,
-        "screenable": db.loadable and db.matcher == "exact",
+        "screenable": db.screenable,
     }

@@ -35,7 +35,7 @@ def parse_query(query: object, where: str) -> ExactQuery:
         db = database(code)
     except ValueError as error:
         raise QueryError(f"{where}.db: {error}") from None
-    if db.matcher != "exact" or not db.loadable:
+    if not db.screenable:
         raise NotSupportedError(f"{where}.db: screening {db.code} is not supported yet")
     return ExactQuery(db, tuple(_key_value(db, query, name, where) for name in db.key))
 

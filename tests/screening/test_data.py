@@ -213,3 +213,11 @@ def test_refresh_sees_a_new_load(tmp_path: Path, load_rows: LoadRows) -> None:
         assert opened.count(SLTD) == 2
     finally:
         opened.close()
+
+
+def test_the_callers_country_is_normalised_or_refused(loaded: Path) -> None:
+    data = open_data(loaded)
+    query = [{"db": "SLTD", "number": "L898902C3", "country": "UTO"}]
+    assert data.screen(query, country="fra") == data.screen(query, country="FRA")
+    with pytest.raises(ValueError, match="country"):
+        data.screen(query, country="XYZ")
