@@ -276,6 +276,19 @@ class SegmentBuilder:
         self._spool.close()
 
 
+def sorted_contains(members: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which `values` are in the sorted array `members`: a binary search each.
+
+    np.isin would hash all of `members` on every call: 300,000 restricted records made
+    each batch pay ~100 ms for a few hundred candidates.
+    """
+    if not len(members):
+        return np.zeros(len(values), dtype=bool)
+    where = np.minimum(np.searchsorted(members, values), len(members) - 1)
+    found: np.ndarray = members[where] == values
+    return found
+
+
 def _runs(numbers: BitMap) -> Iterator[tuple[int, int]]:
     """[start, stop) ranges of consecutive numbers in a bitmap."""
     values = np.frombuffer(numbers.to_array(), dtype=np.uint32).astype(np.int64)
@@ -394,9 +407,9 @@ class Segment:
 
     def visible_mask(self, records: np.ndarray, viewer: str | None) -> np.ndarray:
         """Vectorised `is_visible`: restricted records show only to their listed viewers."""
-        hidden = np.isin(records, self._sorted(None), assume_unique=False)
+        hidden = sorted_contains(self._sorted(None), records)
         if viewer is not None and viewer in self.viewers:
-            hidden &= ~np.isin(records, self._sorted(viewer))
+            hidden &= ~sorted_contains(self._sorted(viewer), records)
         return ~hidden
 
     def _sorted(self, viewer: str | None) -> np.ndarray:

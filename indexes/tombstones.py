@@ -14,6 +14,7 @@ import orjson
 from pyroaring import BitMap, FrozenBitMap
 
 from indexes.container import Container, write_container
+from indexes.segment import sorted_contains
 
 TOMBSTONE_MAGIC = b"SCRNTMB\x00"
 
@@ -51,12 +52,7 @@ class Tombstones:
 
     def live(self, records: np.ndarray) -> np.ndarray:
         """Boolean mask: which of `records` are not tombstoned."""
-        if not len(self.sorted):
-            return np.ones(len(records), dtype=bool)
-        where = np.searchsorted(self.sorted, records)
-        where = np.minimum(where, len(self.sorted) - 1)
-        live: np.ndarray = self.sorted[where] != records
-        return live
+        return ~sorted_contains(self.sorted, records)
 
 
 NO_TOMBSTONES = Tombstones(FrozenBitMap())

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from indexes import NoDatabaseError, SegmentCache, Snapshot, manifest_stamp, open_snapshot
 from loaders.catalog import DATABASES, Database
 from loaders.normalise import FieldError, state
 from screening.errors import ScreeningError
 from screening.exact import Result, screen_exact
-from screening.queries import ExactQuery, parse_query
+from screening.queries import COLUMN_BATCH, ExactQuery, parse_column, parse_query
 
 Stamp = tuple[int, int] | None
 """A manifest's (inode, mtime_ns), or None when there is none (`indexes.manifest_stamp`)."""
@@ -96,13 +97,19 @@ class Data:
             country = caller_country(country)
         results: list[Result | None] = [None] * len(queries)
         by_db: dict[str, list[tuple[int, ExactQuery]]] = {}
-        for index, query in enumerate(queries):
-            try:
-                parsed = parse_query(query, f"queries[{index}]")
-            except ScreeningError as error:
-                results[index] = {"error": {"code": error.code, "message": str(error)}}
-                continue
-            by_db.setdefault(parsed.db.code, []).append((index, parsed))
+        for code, items in _by_database(queries).items():
+            db = DATABASES.get(code)
+            parsed: list[tuple[int, ExactQuery]] = []
+            rest = items
+            if db is not None and db.screenable and len(items) >= COLUMN_BATCH:
+                parsed, rest = parse_column(db, items)
+            for index, query in rest:
+                try:
+                    parsed.append((index, parse_query(query, f"queries[{index}]")))
+                except ScreeningError as error:
+                    results[index] = {"error": {"code": error.code, "message": str(error)}}
+            for index, one in parsed:
+                by_db.setdefault(one.db.code, []).append((index, one))
         for code, items in by_db.items():
             answers = self._screen_db(code, [parsed for _, parsed in items], country)
             for (index, _), answer in zip(items, answers, strict=True):
@@ -118,6 +125,16 @@ class Data:
     def close(self) -> None:
         self.snapshots.clear()
         self._caches.clear()
+
+
+def _by_database(queries: Sequence[object]) -> dict[str, list[tuple[int, Any]]]:
+    """Queries grouped by their `db` as written (upper-cased); anything else under ''."""
+    groups: dict[str, list[tuple[int, Any]]] = {}
+    for index, query in enumerate(queries):
+        code = query.get("db") if isinstance(query, dict) else None
+        key = code.strip().upper() if isinstance(code, str) else ""
+        groups.setdefault(key, []).append((index, query))
+    return groups
 
 
 def caller_country(code: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,25 @@ def test_the_callers_country_is_normalised_or_refused(loaded: Path) -> None:
     assert data.screen(query, country="fra") == data.screen(query, country="FRA")
     with pytest.raises(ValueError, match="country"):
         data.screen(query, country="XYZ")
+
+
+ODD_NUMBERS = ["L898902C3", "l89 8902-c3", "L898902C3<", " ", "", "é1", "A" * 31, 7, None]
+ODD_COUNTRIES = ["UTO", "uto", "D<<", "ZZZ", "", None, 3, "FRA"]
+
+
+def test_a_batch_normalised_as_columns_answers_like_single_queries(loaded: Path) -> None:
+    data = open_data(loaded)
+    queries: list[object] = [
+        {"db": db, "number": number, "country": country}
+        for db in ("SLTD", "sltd", "TDAWN")
+        for number in ODD_NUMBERS
+        for country in ODD_COUNTRIES
+    ]
+    queries += ["not a query", {"number": "L898902C3"}]
+    one_by_one = [data.screen([query], country="GBR")[0] for query in queries]
+    assert len(queries) > 16
+
+    def unnumbered(results: list[dict[str, Any]]) -> str:
+        return re.sub(r"queries\[\d+\]", "queries[i]", repr(results))
+
+    assert unnumbered(data.screen(queries, country="GBR")) == unnumbered(one_by_one)
