@@ -87,7 +87,7 @@ class Snapshot:
         self.manifest = manifest
         self.parts = parts
         self._probes = [
-            (part.segment.find, part, bool(part.dead.bitmap or part.segment.restricted))
+            (part.segment.find, part, bool(part.dead.bitmap) or part.segment.has_restricted)
             for part in parts
         ]
 
@@ -120,7 +120,7 @@ class Snapshot:
         for index, part in enumerate(self.parts):
             found_queries, found_records = part.segment.find_many(batch)
             live = part.dead.live(found_records.astype(np.int64))
-            if part.segment.restricted:
+            if part.segment.has_restricted:
                 live &= part.segment.visible_mask(found_records, viewer)
             queries.append(found_queries[live])
             records.append(found_records[live].astype(np.int64))
