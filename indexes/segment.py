@@ -12,8 +12,8 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from functools import cached_property
+from pathlib import Path
 from typing import NamedTuple, TypeVar
 
 import msgpack
@@ -362,7 +362,9 @@ class Segment:
         try:
             return read()
         except (ValueError, TypeError, msgpack.UnpackException) as error:
-            raise CorruptFileError(self.path, 0, f"unreadable visibility bitmaps: {error}") from None
+            raise CorruptFileError(
+                self.path, 0, f"unreadable visibility bitmaps: {error}"
+            ) from None
 
     def _check_sizes(self) -> None:
         if len(self._record_offsets) != self.records + 1:
