@@ -15,6 +15,7 @@ from loaders import normalise
 Normaliser = Callable[[str], object]
 
 SLTD_STATUSES = ("stolen", "lost", "revoked", "invalidated", "stolen_blank")
+NOTICE_TYPES = ("RED", "YELLOW", "BLUE", "BLACK", "GREEN", "ORANGE", "PURPLE")
 UPSERT, DELETE = "upsert", "delete"
 IDENTITY_SEPARATOR = b"\x1f"
 
@@ -86,9 +87,25 @@ SLTD = Database(
     ),
 )
 
+TDAWN = Database(
+    code="TDAWN",
+    name="Travel Documents Associated With Notices",
+    matcher="exact",
+    key=("number", "country"),
+    loadable=True,
+    weaker_match="number_only",
+    fields=(
+        Field("number", normalise.document_number, True, "document number as printed"),
+        Field("country", normalise.state, True, "issuing state, ICAO 9303 code"),
+        Field("type", normalise.document_type, False, "MRZ document code: P, I, A, C, V"),
+        Field("notice", normalise.text, True, "the notice's reference"),
+        Field("notice_type", normalise.choice(NOTICE_TYPES, upper=True), False,
+              "; ".join(NOTICE_TYPES) + " (any case; stored upper case)"),
+        Field("reported_on", normalise.past_date, False, "ISO date of the report"),
+    ),
+)  # fmt: skip
+
 _OTHERS = (
-    Database("TDAWN", "Travel Documents Associated With Notices", "exact",
-             ("number", "country"), _plain("number", "country", "type", "notice", "notice_type")),
     Database("SAD", "Stolen Administrative Documents", "exact",
              ("number", "country", "doc_kind"), _plain("number", "country", "doc_kind", "status")),
     Database("NOMINAL", "Persons: wanted, missing, dead unidentified, under UN sanctions", "name",
@@ -130,7 +147,7 @@ _OTHERS = (
              ("serial",), _plain("serial", "isotope", "activity", "status")),
 )  # fmt: skip
 
-DATABASES: Mapping[str, Database] = {db.code: db for db in (SLTD, *_OTHERS)}
+DATABASES: Mapping[str, Database] = {db.code: db for db in (SLTD, TDAWN, *_OTHERS)}
 
 
 class UnknownDatabaseError(ValueError):

@@ -270,10 +270,13 @@ def split_plain(db: Database, block: Block, owner: str) -> tuple[PlainRows, np.n
         empty = _mask(pc.equal(values, ""))
         check = column_check(field.normaliser)
         if check is None:
-            plain &= empty
+            # No column form: a row is plain only if it leaves the field empty, which a
+            # required field may not (records.py rejects it): those rows take the row path.
+            plain &= empty & (not field.required)
             continue
         normalised, valid = check(values)
-        plain &= valid | (empty & (not field.required))
+        # A check may pass an empty value (text does): empty is plain only where optional.
+        plain &= np.where(empty, not field.required, valid)
         stored[field.name] = normalised
     if "action" in table.column_names:
         action = table.column("action").combine_chunks()

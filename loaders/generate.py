@@ -282,8 +282,46 @@ def _visible_to(count: int, gen: np.random.Generator, pool: npt.NDArray[np.objec
     return result
 
 
+# --- TDAWN: SLTD's states, numbers, types, report dates and visibility, plus a notice ---
+
+TDAWN_FIELDS = (
+    "number", "country", "type", "notice", "notice_type", "reported_on", "visible_to",
+)  # fmt: skip
+_NOTICE_TYPES: tuple[tuple[str, float], ...] = (
+    ("RED", 0.55), ("YELLOW", 0.20), ("BLUE", 0.15), ("GREEN", 0.04), ("ORANGE", 0.03),
+    ("BLACK", 0.02), ("PURPLE", 0.01),
+)  # fmt: skip
+
+
+def _tdawn_chunks(records: int, seed: int, today: date) -> Iterator[Columns]:
+    """TDAWN rows, CHUNK_ROWS at a time; notices are synthetic references (R-123456/2024)."""
+    gen = np.random.default_rng(seed)
+    tables = _SltdTables(seed, today)
+    kinds, kind_cdf = _vocabulary(_NOTICE_TYPES)
+    calendar = tables.calendar
+    for start in range(0, records, CHUNK_ROWS):
+        count = min(CHUNK_ROWS, records - start)
+        states = _draw(gen, tables.state_cdf, count)
+        notice_types = kinds[_draw(gen, kind_cdf, count)].tolist()
+        reported = calendar.days[calendar.today - _report_ages(gen.random(count), calendar.window)]
+        serials = gen.integers(1, 1_000_000, size=count).tolist()
+        notices = zip(notice_types, serials, reported, strict=True)
+        yield [
+            _sltd_numbers(states, gen, tables),
+            tables.codes[states].tolist(),
+            tables.types[_draw(gen, tables.type_cdf, count)].tolist(),
+            [f"{kind[0]}-{serial}/{day[:4]}" for kind, serial, day in notices],
+            notice_types,
+            reported.tolist(),
+            _visible_to(count, gen, tables.visible),
+        ]
+
+
 GENERATORS: Mapping[str, DbGenerator] = MappingProxyType(
-    {"SLTD": DbGenerator(fields=SLTD_FIELDS, chunks=_sltd_chunks)}
+    {
+        "SLTD": DbGenerator(fields=SLTD_FIELDS, chunks=_sltd_chunks),
+        "TDAWN": DbGenerator(fields=TDAWN_FIELDS, chunks=_tdawn_chunks),
+    }
 )
 """Database code -> its generator. Add the other databases here."""
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from indexes import Deletion, IndexStoreError, PackedRecords, Record, Writer
-from loaders.catalog import Database, database
+from loaders.catalog import DATABASES, Database, database
 from loaders.columnar import PlainRows, csv_blocks, split_plain
 from loaders.normalise import FieldError, state
 from loaders.readers import (
@@ -143,7 +143,8 @@ def _loadable(code: str) -> Database:
     except ValueError as error:
         raise LoadUsageError(str(error)) from None
     if not db.loadable:
-        raise LoadUsageError(f"loading {db.code} is not supported yet (loadable: SLTD)")
+        loadable = ", ".join(code for code, known in DATABASES.items() if known.loadable)
+        raise LoadUsageError(f"loading {db.code} is not supported yet (loadable: {loadable})")
     return db
 
 

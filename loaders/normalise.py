@@ -98,21 +98,26 @@ def _today_at(minute: int) -> str:
     return date.today().isoformat()
 
 
-def choice(options: tuple[str, ...]) -> ChoiceNormaliser:
-    return ChoiceNormaliser(options)
+def choice(options: tuple[str, ...], upper: bool = False) -> ChoiceNormaliser:
+    return ChoiceNormaliser(options, upper)
 
 
 class ChoiceNormaliser:
-    """One of a fixed set of words, case-insensitive (`Stolen` is `stolen`)."""
+    """One of a fixed set of words, case-insensitive: stored lower case (`Stolen` is
+    `stolen`), or upper case with `upper` (`red` is `RED`). Only ASCII letters fold: the
+    Kelvin sign `K` lower-cases to `k`, but is not one."""
 
-    def __init__(self, options: tuple[str, ...]) -> None:
+    def __init__(self, options: tuple[str, ...], upper: bool = False) -> None:
         self.options = options
+        self.upper = upper
         self._allowed = frozenset(options)
 
     def __call__(self, value: str) -> str:
         if value in self._allowed:
             return value
-        word = value.strip().lower()
+        word = value.strip()
+        if word.isascii():
+            word = word.upper() if self.upper else word.lower()
         if word not in self._allowed:
             raise FieldError(f"{value!r} is not one of {', '.join(self.options)}")
         return word

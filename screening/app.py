@@ -9,6 +9,7 @@ from screening.databases_view import databases
 from screening.error_shape import error_shape
 from screening.health import healthz
 from screening.keys_view import create_key
+from screening.mrz_view import screen_mrz
 from screening.screen_view import screen
 from screening.state import SERVICE, Service, count_in_flight
 
@@ -22,5 +23,6 @@ def make_app(service: Service) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/v1/databases", databases)
     app.router.add_post("/v1/screen", screen)
+    app.router.add_post("/v1/screen/mrz", screen_mrz)
     app.router.add_post("/v1/keys", create_key)
     return app

@@ -9,6 +9,7 @@ stored records, visibility, rejected lines and counts.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 
 from indexes import open_snapshot
 from loaders import columnar, load
+from loaders.catalog import SLTD, Database, Field
 from loaders.readers import UnreadableFileError, Upload
 
 COLUMNS = ["number", "country", "type", "status", "reported_on", "visible_to", "action",
@@ -44,21 +46,21 @@ rows = st.lists(
 )
 
 
-def _csv(drawn: list[tuple[dict[str, str], str]]) -> str:
-    lines = [",".join(COLUMNS)]
+def _csv(drawn: list[tuple[dict[str, str], str]], columns: list[str] = COLUMNS) -> str:
+    lines = [",".join(columns)]
     for row, shape in drawn:
         if shape == "blank":
             lines.append("")
             continue
-        line = ",".join(row[name] for name in COLUMNS)
+        line = ",".join(row[name] for name in columns)
         lines.append(line + ("," if shape == "stray comma" else ""))
     return "\r\n".join(lines) + "\n"
 
 
-def _stored(folder: Path) -> list[tuple[bytes, object, object]]:
+def _stored(folder: Path, db: str = "SLTD") -> list[tuple[bytes, object, object]]:
     if not (folder / "MANIFEST").exists():
         return []
-    snapshot = open_snapshot(folder, "SLTD")
+    snapshot = open_snapshot(folder, db)
     found = []
     for part in snapshot.parts:
         for record in range(part.entry.records):
@@ -71,7 +73,7 @@ def _stored(folder: Path) -> list[tuple[bytes, object, object]]:
 
 
 def _load_twice(
-    text: str, previous: str | None, monkeypatch: pytest.MonkeyPatch
+    text: str, previous: str | None, monkeypatch: pytest.MonkeyPatch, db: str = "SLTD"
 ) -> list[tuple[object, ...]]:
     outcomes: list[tuple[object, ...]] = []
     for column_path in (True, False):
@@ -82,14 +84,14 @@ def _load_twice(
             if previous is not None:
                 first = Path(tmp) / "first.csv"
                 first.write_text(previous, encoding="utf-8")
-                load.load(data, "SLTD", "FRA", [Upload.of(str(first))])
+                load.load(data, db, "FRA", [Upload.of(str(first))])
             upload = Path(tmp) / "upload.csv"
             upload.write_text(text, encoding="utf-8")
             report = Path(tmp) / "rejects.jsonl"
-            result = load.load(data, "SLTD", "FRA", [Upload.of(str(upload))], report)
+            result = load.load(data, db, "FRA", [Upload.of(str(upload))], report)
             rejected = report.read_text().replace(tmp, "TMP") if report.exists() else ""
             counts = (result.accepted, result.rejected, result.deleted)
-            outcomes.append((counts, rejected, _stored(data / "SLTD")))
+            outcomes.append((counts, rejected, _stored(data / db, db)))
     return outcomes
 
 
@@ -105,6 +107,54 @@ def test_column_path_stores_what_the_row_path_stores(
     previous = None if earlier is None else _csv(earlier)
     fast, slow = _load_twice(_csv(drawn), previous, monkeypatch)
     assert fast == slow
+
+
+TDAWN_COLUMNS = ["number", "country", "type", "notice", "notice_type", "reported_on",
+                 "visible_to", "action", "colour"]  # fmt: skip
+TDAWN_VALUES = {
+    **VALUES,
+    "notice": ["A-1234/5-2024", "", " ", "x ", "é", "N1"],
+    "notice_type": ["RED", "red", "Yellow", "PINK", "", " BLUE", "purple"],
+}
+tdawn_rows = st.lists(
+    st.tuples(
+        st.fixed_dictionaries(
+            {name: st.sampled_from(TDAWN_VALUES[name]) for name in TDAWN_COLUMNS}
+        ),
+        st.sampled_from(["plain", "plain", "plain", "plain", "stray comma", "blank"]),
+    ),
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(drawn=tdawn_rows, earlier=st.one_of(st.none(), tdawn_rows))
+def test_tdawn_column_path_stores_what_the_row_path_stores(
+    drawn: list[tuple[dict[str, str], str]],
+    earlier: list[tuple[dict[str, str], str]] | None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    previous = None if earlier is None else _csv(earlier, TDAWN_COLUMNS)
+    fast, slow = _load_twice(_csv(drawn, TDAWN_COLUMNS), previous, monkeypatch, "TDAWN")
+    assert fast == slow
+
+
+def test_a_field_without_a_column_check_takes_the_row_path() -> None:
+    """Rows that fill a field the column path cannot check go to records.py, and so do
+    rows that leave it empty when it is required; no check at all is a row-path field."""
+    unchecked = Field("kind", lambda value: value.strip().lower())
+    assert columnar.column_check(unchecked.normaliser) is None
+    for required, plain_rows in ((False, ["N1"]), (True, [])):
+        field = Field("kind", unchecked.normaliser, required)
+        db = Database("TEST", "test", "exact", ("number", "country"),
+                      (*SLTD.fields[:2], field), loadable=True)  # fmt: skip
+        columns = ["number", "country", "kind"]
+        block = next(columnar.csv_blocks(io.BytesIO(b"N1,FRA,\nN2,FRA,Big\n"), columns, 2))
+        plain, others = columnar.split_plain(db, block, "FRA")
+        assert plain.keys.to_pylist() == plain_rows
+        assert len(others) == 2 - len(plain_rows)
 
 
 def test_blocks_keep_line_numbers_across_block_edges(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loaders import generate as generate_module
+from loaders.catalog import NOTICE_TYPES
 from loaders.countries import ISSUING_STATES
 from loaders.document_numbers import (
     GERMAN,
@@ -30,7 +31,9 @@ from loaders.document_numbers import (
     random_number,
     state_weights,
 )
-from loaders.generate import SLTD_FIELDS, generate
+from loaders.generate import SLTD_FIELDS, TDAWN_FIELDS, generate
+from loaders.load import load
+from loaders.readers import Upload
 
 ROWS = 20_000
 TYPES = {"P", "I", "PD", "PO", "PS", "A", "C", "V"}
@@ -193,9 +196,22 @@ def test_bad_suffix_raises_and_writes_nothing(tmp_path: Path, name: str) -> None
     assert list(tmp_path.iterdir()) == []
 
 
+def test_tdawn_rows_load_without_a_reject(tmp_path: Path) -> None:
+    out = tmp_path / "tdawn.csv"
+    assert generate("TDAWN", 3_000, out, seed=2) == 3_000
+    with out.open(newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert tuple(rows[0]) == TDAWN_FIELDS
+    assert {row["notice_type"] for row in rows} <= set(NOTICE_TYPES)
+    assert all(row["notice"] and row["reported_on"] <= date.today().isoformat() for row in rows)
+    assert len({key(row) for row in rows}) == len(rows)
+    result = load(tmp_path / "data", "TDAWN", "FRA", [Upload.of(str(out))])
+    assert (result.accepted, result.rejected) == (3_000, 0)
+
+
 def test_database_without_a_generator_raises(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="TDAWN has no generator yet"):
-        generate("TDAWN", 10, tmp_path / "x.csv")
+    with pytest.raises(ValueError, match="SAD has no generator yet"):
+        generate("SAD", 10, tmp_path / "x.csv")
 
 
 def test_unknown_database_raises(tmp_path: Path) -> None:

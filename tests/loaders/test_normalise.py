@@ -247,6 +247,23 @@ def test_choice_is_case_insensitive() -> None:
         status("")
 
 
+def test_choice_upper_stores_upper_case() -> None:
+    notice = normalise.choice(("RED", "YELLOW"), upper=True)
+    assert notice("RED") == "RED"
+    assert notice(" red ") == "RED" and notice("Yellow") == "YELLOW"
+    with pytest.raises(FieldError, match="'pink' is not one of RED, YELLOW"):
+        notice("pink")
+
+
+@pytest.mark.parametrize("value", ["revo\u212aed", "\u0131nvalidated"])
+def test_choice_folds_ascii_only(value: str) -> None:
+    # The Kelvin sign lower-cases to "k", and dotless i upper-cases to "I": neither is one.
+    with pytest.raises(FieldError):
+        normalise.choice(("revoked", "invalidated"))(value)
+    with pytest.raises(FieldError):
+        normalise.choice(("REVOKED", "INVALIDATED"), upper=True)(value)
+
+
 def test_text_strips() -> None:
     assert normalise.text("  a b  ") == "a b"
     assert normalise.text("") == ""

@@ -143,7 +143,7 @@ def test_databases_lists_the_catalog(http: LocalClient, api_keys: dict[str, str]
     for other in listed[1:]:
         assert other["records"] == 0 and other["updated"] is None and not other["loaded"]
         assert set(other) == set(sltd)
-    assert {db["code"] for db in listed if db["screenable"]} == {"SLTD"}
+    assert {db["code"] for db in listed if db["screenable"]} == {"SLTD", "TDAWN"}
 
 
 def test_databases_in_msgpack_when_accepted(http: LocalClient, api_keys: dict[str, str]) -> None:
