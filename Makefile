@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_PORT ?= 8080
 
-.PHONY: install run test test-fast lint bench clean
+.PHONY: install run test test-fast lint bench bench-tools clean
 
 install: $(STAMP)
 
@@ -26,7 +26,20 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install
+# wrk drives the HTTP table of the bench; nginx is its `return 200` floor (bench/README.md).
+# Installed only when missing: Debian packages, so root (or APT_GET="sudo apt-get").
+APT_GET ?= apt-get
+
+bench-tools:
+	@missing=""; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
+	test -x /usr/sbin/nginx || command -v nginx >/dev/null 2>&1 || missing="$$missing nginx-light"; \
+	if [ -n "$$missing" ]; then \
+		echo "bench-tools: installing$$missing"; \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq$$missing; \
+	fi
+
+bench: install bench-tools
 	$(BIN)/screening bench
 
 clean:

@@ -28,7 +28,7 @@ SINGLE_LOOKUPS = 200_000
 BATCH_KEYS = 1_000_000
 
 
-def main(records: int, work: Path, quick: bool) -> int:
+def main(records: int, work: Path, quick: bool, http: bool = True) -> int:
     work.mkdir(parents=True, exist_ok=True)
     upload = _upload(work, records)
     data = work / f"data-{records}"
@@ -36,7 +36,13 @@ def main(records: int, work: Path, quick: bool) -> int:
     keys = _keys(upload)
     rows = _measure_all(data, keys, build, work, quick)
     _print(records, rows)
-    return 0
+    del keys
+    if not http:
+        return 0
+    from bench.http import QUICK, HttpOptions, run_http  # wrk and nginx only when asked
+
+    sys.stdout.flush()
+    return run_http(data, work, records, QUICK if quick else HttpOptions())
 
 
 def _upload(work: Path, records: int) -> Path:

@@ -69,7 +69,7 @@ def _compact(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from bench.suite import main as bench_main
 
-    return bench_main(args.records, Path(args.work), args.quick)
+    return bench_main(args.records, Path(args.work), args.quick, http=not args.no_http)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -122,6 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     bencher.add_argument("--records", type=int, default=10_000_000)
     bencher.add_argument("--work", default=".bench", help="where generated data is kept")
     bencher.add_argument("--quick", action="store_true", help="fewer repetitions")
+    bencher.add_argument(
+        "--no-http", action="store_true", help="the engine table only (no wrk, no servers)"
+    )
     bencher.set_defaults(run=_bench)
 
     server = commands.add_parser("serve", help="serve a data directory over HTTP")

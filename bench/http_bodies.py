@@ -1,0 +1,167 @@
+"""The request bodies of the HTTP bench, built from the data being served.
+
+Why from the data: a hit must be a record the server holds (and the caller may see), a
+miss a number that looks like a real one but is not stored, so both paths of the lookup
+are exercised as a terminal would. Half hits, half misses: a real border is nearly all
+misses, and a hit also costs the record's decoding, so this mix flatters no one.
+
+Bodies are written one per file and listed in a text file that bench/rotate.lua reads;
+msgpack bodies are bytes, and wrk sends them as they are. The bare aiohttp candidate
+gets the stored numbers as a text file (one per line) to build its dict from.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import orjson
+
+from indexes import Snapshot, open_snapshot
+from indexes.snapshot import SegmentCache
+
+DB = "SLTD"
+HIT_SHARE = 0.5
+MISS_TRIES = 50
+"""Attempts to turn a stored number into one that is not stored; collisions are rare."""
+
+
+@dataclass(frozen=True)
+class Query:
+    number: str
+    country: str
+    hit: bool
+
+    def as_json(self) -> dict[str, str]:
+        return {"db": DB, "number": self.number, "country": self.country}
+
+
+@dataclass(frozen=True)
+class BodySet:
+    """Body files of one kind, and what answers they should get (for the preflight check)."""
+
+    listing: Path
+    paths: list[Path]
+    expected_hits: list[list[bool]]
+    queries_per_body: int
+    content_type: str
+
+
+def open_sltd(data_dir: Path) -> Snapshot:
+    """The served SLTD snapshot, mapped without verifying (the server verifies)."""
+    return open_snapshot(data_dir / DB, DB, SegmentCache(verify=False))
+
+
+def sample_queries(snapshot: Snapshot, count: int, viewer: str, seed: int) -> list[Query]:
+    """`count` queries, HIT_SHARE of them hits the viewer may see, shuffled."""
+    chance = random.Random(seed)
+    hits = list(_stored(snapshot, round(count * HIT_SHARE), viewer, chance))
+    misses = [_miss_of(snapshot, chance.choice(hits), chance) for _ in range(count - len(hits))]
+    queries = hits + misses
+    chance.shuffle(queries)
+    return queries
+
+
+def _stored(snapshot: Snapshot, count: int, viewer: str, chance: random.Random) -> Iterator[Query]:
+    """Random live records `viewer` may see, as queries (number and issuing state)."""
+    parts = [(index, part) for index, part in enumerate(snapshot.parts) if part.segment.records]
+    if not parts or count == 0:
+        return
+    weights = [part.segment.records for _, part in parts]
+    produced, attempts = 0, 0
+    while produced < count:
+        attempts += 1
+        if attempts > count * 100:
+            raise ValueError(f"{DB}: too few records visible to {viewer} to sample {count}")
+        index, part = chance.choices(parts, weights)[0]
+        record = chance.randrange(part.segment.records)
+        if not part.is_live(record, viewer):
+            continue
+        identity, _ = snapshot.record(index, record)
+        number, country, _owner = identity.decode().split("\x1f")
+        produced += 1
+        yield Query(number, country, hit=True)
+
+
+def _miss_of(snapshot: Snapshot, model: Query, chance: random.Random) -> Query:
+    """A number shaped like a stored one (same length and state) that nothing holds."""
+    for _ in range(MISS_TRIES):
+        tail = "".join(chance.choice("0123456789") for _ in range(min(4, len(model.number))))
+        number = model.number[: -len(tail)] + tail
+        if not snapshot.find(number.encode()):
+            return Query(number, model.country, hit=False)
+    raise ValueError(f"could not make a miss out of {model.number}")
+
+
+def json_body(queries: Sequence[Query]) -> bytes:
+    return orjson.dumps({"queries": [query.as_json() for query in queries]})
+
+
+def msgpack_body(queries: Sequence[Query]) -> bytes:
+    packed: bytes = msgpack.packb(
+        {"queries": [query.as_json() for query in queries]}, use_bin_type=True
+    )
+    return packed
+
+
+def write_singles(queries: Sequence[Query], folder: Path) -> BodySet:
+    """One JSON body per query: the terminal's request."""
+    bodies = [json_body([query]) for query in queries]
+    expected = [[query.hit] for query in queries]
+    return _write(folder, "single", ".json", bodies, expected, 1, "application/json")
+
+
+def write_batches(queries: Sequence[Query], size: int, folder: Path) -> BodySet:
+    """msgpack bodies of `size` queries each: an e-gate bank or a passenger list."""
+    groups = [queries[start : start + size] for start in range(0, len(queries), size)]
+    groups = [group for group in groups if len(group) == size]
+    if not groups:
+        raise ValueError(f"fewer than {size} queries: no full batch")
+    bodies = [msgpack_body(group) for group in groups]
+    expected = [[query.hit for query in group] for group in groups]
+    return _write(folder, "batch", ".msgpack", bodies, expected, size, "application/msgpack")
+
+
+def _write(
+    folder: Path,
+    name: str,
+    suffix: str,
+    bodies: Sequence[bytes],
+    expected: list[list[bool]],
+    per_body: int,
+    content_type: str,
+) -> BodySet:
+    directory = folder / name
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{number:05d}{suffix}" for number in range(len(bodies))]
+    for path, body in zip(paths, bodies, strict=True):
+        path.write_bytes(body)
+    listing = folder / f"{name}.list"
+    listing.write_text("".join(f"{path.resolve()}\n" for path in paths))
+    return BodySet(listing, paths, expected, per_body, content_type)
+
+
+def write_numbers(snapshot: Snapshot, out: Path) -> int:
+    """Every stored lookup key (the normalised number), one per line; returns the count.
+
+    Read straight from each segment's key section (FORMAT.md: `keys` and `keyoffs`) with
+    numpy: decoding every record in Python would take longer than the bench itself at
+    10 million records.
+    """
+    total = 0
+    with open(out, "wb") as handle:
+        for part in snapshot.parts:
+            sections = part.segment._file
+            offsets = np.frombuffer(sections.raw("keyoffs"), dtype=np.uint64)
+            keys = np.frombuffer(sections.raw("keys"), dtype=np.uint8)
+            count = len(offsets) - 1
+            if count <= 0:
+                continue
+            lines = np.insert(keys, offsets[1:].astype(np.int64), ord("\n"))
+            handle.write(lines.tobytes())
+            total += count
+    return total
