@@ -6,6 +6,7 @@ project's exceptions map to the contract's exit codes in one place (API.md):
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from screening.demo import DemoError
 from screening.keys import ROLES, KeyFileError, KeyRequestError, add_key
 from screening.settings import ServeError, add_arguments, from_arguments
 
+LOAD_NICENESS = 10
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTS = 0, 1, 2, 3
 
 
@@ -26,6 +28,8 @@ class UsageError(Exception):
 
 
 def _load(args: argparse.Namespace) -> int:
+    # A load is background work beside latency-bound lookups on the same cores: yield to them.
+    os.nice(LOAD_NICENESS)
     uploads = [Upload.of(name, args.format) for name in args.files]
     result = load(
         Path(args.data),

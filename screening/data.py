@@ -95,6 +95,8 @@ class Data:
         """
         if country is not None:
             country = caller_country(country)
+        if len(queries) == 1:
+            return [self._screen_one(queries[0], country)]
         results: list[Result | None] = [None] * len(queries)
         by_db: dict[str, list[tuple[int, ExactQuery]]] = {}
         for code, items in _by_database(queries).items():
@@ -115,6 +117,14 @@ class Data:
             for (index, _), answer in zip(items, answers, strict=True):
                 results[index] = answer
         return [result for result in results if result is not None]
+
+    def _screen_one(self, query: object, country: str | None) -> Result:
+        """The terminal's usual request, one document: no grouping, no columns."""
+        try:
+            parsed = parse_query(query, "queries[0]")
+        except ScreeningError as error:
+            return {"error": {"code": error.code, "message": str(error)}}
+        return self._screen_db(parsed.db.code, [parsed], country)[0]
 
     def _screen_db(self, code: str, queries: list[ExactQuery], country: str | None) -> list[Result]:
         snapshot = self.snapshots.get(code)

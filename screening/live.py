@@ -1,6 +1,6 @@
 """Live data: what a worker serves, and the watcher that swaps in new loads and keys.
 
-Every `poll_interval` (0.2 s) the watcher stats each database's manifest and the key file
+Every `poll_interval` (0.5 s) the watcher stats each database's manifest and the key file
 on a thread of its own (so big batches busy on the default executor never delay it). What
 changed is mapped and verified there too, so the event loop never waits on a file; the
 loop then swaps the new snapshot in between two requests. A query already running keeps

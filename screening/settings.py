@@ -63,7 +63,7 @@ class Settings:
         metadata=doc("seconds requests in flight get to finish after SIGTERM", "SECONDS"),
     )
     poll_interval: float = field(
-        default=0.2,
+        default=0.5,
         metadata=doc("seconds between checks for a new manifest or key file", "SECONDS"),
     )
     demo: bool = field(
