@@ -1,8 +1,10 @@
 """The HTTP half of `screening bench`: the real server under wrk, beside two references.
 
-Four columns, the same wrk command line for each (bench/README.md says how to read them):
+Five columns, the same wrk command line for each (bench/README.md says how to read them):
 
   1. `screening serve`, one SLTD query per request (JSON), half hits, half misses;
+  1b. `screening serve`, one passport scan per request (POST /v1/screen/mrz: a TD3 zone
+     parsed, check digits verified, screened against SLTD and TDAWN);
   2. `screening serve`, 1,000 queries per request (msgpack), through the batch path;
   3. a bare aiohttp + uvloop handler doing a dict lookup (bench/bare_app.py): the ceiling
      for any Python service, the yardstick of column 1;
@@ -37,6 +39,7 @@ from bench.http_bodies import (
     open_sltd,
     sample_queries,
     write_batches,
+    write_mrz,
     write_numbers,
     write_singles,
 )
@@ -116,10 +119,12 @@ class Bodies:
     singles: BodySet
     batches: BodySet
     numbers: Path
+    mrz: BodySet
 
 
 COLUMNS = {
     "ours": "screening, 1 query (JSON)",
+    "mrz": "screening, MRZ scan (JSON)",
     "batch": "screening, 1,000/request (msgpack)",
     "bare": "bare aiohttp + dict (JSON)",
     "nginx": "nginx return 200",
@@ -157,7 +162,9 @@ def _measure_all(
     with our_server(served, folder / "keys.json", options.workers, folder) as server:
         check_answers(server, key, bodies.singles)
         check_answers(server, key, bodies.batches)
+        check_answers(server, key, bodies.mrz)
         runs["ours"] = measure(server, key, bodies.singles, options)
+        runs["mrz"] = measure(server, key, bodies.mrz, options)
         runs["batch"] = measure(server, key, bodies.batches, options)
         loading = _loading(server, key, bodies.singles, served, folder, options)
     with bare_server(bodies.numbers, options.workers, folder) as server:
@@ -209,6 +216,7 @@ def build_bodies(data_dir: Path, folder: Path, options: HttpOptions) -> Bodies:
         write_singles(singles, folder),
         write_batches(batch_queries, options.batch_size, folder),
         numbers,
+        write_mrz(singles, folder),
     )
 
 
@@ -219,11 +227,12 @@ def check_answers(server: Running, key: str, bodies: BodySet) -> None:
     msgpack_reply = bodies.content_type == "application/msgpack"
     checked = zip(bodies.paths[:CHECKED_BODIES], bodies.expected_hits, strict=False)
     for path, expected in checked:
-        status, raw = post(server.port, "/v1/screen", path.read_bytes(), headers)
+        status, raw = post(server.port, bodies.path, path.read_bytes(), headers)
         if status != 200:
             raise ServerError(f"{server.name}: {path.name} answered {status}: {raw[:300]!r}")
         reply = msgpack.unpackb(raw) if msgpack_reply else orjson.loads(raw)
-        hits = [bool(result.get("hit")) for result in reply["results"]]
+        results = [reply] if bodies.path.endswith("/mrz") else reply["results"]
+        hits = [bool(result.get("hit")) for result in results]
         if hits != expected:
             wrong = sum(got != want for got, want in zip(hits, expected, strict=False))
             raise ServerError(
@@ -240,7 +249,7 @@ def _wrk_settings(options: HttpOptions, connections: int, seconds: int) -> WrkSe
 
 def measure(server: Running, key: str, bodies: BodySet, options: HttpOptions) -> dict[int, Run]:
     """A warm-up run, then one run per connection count."""
-    url = f"{server.base_url}/v1/screen"
+    url = f"{server.base_url}{bodies.path}"
     headers = {"Content-Type": bodies.content_type, "Authorization": f"Bearer {key}"}
     if options.warmup > 0:
         busiest = max(options.connections)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import msgpack
@@ -23,9 +23,11 @@ import orjson
 
 from indexes import Snapshot, open_snapshot
 from indexes.snapshot import SegmentCache
+from screening.mrz import Document, compose
 
 DB = "SLTD"
 HIT_SHARE = 0.5
+MRZ_NUMBER = 9
 MISS_TRIES = 50
 """Attempts to turn a stored number into one that is not stored; collisions are rare."""
 
@@ -49,6 +51,8 @@ class BodySet:
     expected_hits: list[list[bool]]
     queries_per_body: int
     content_type: str
+    path: str = "/v1/screen"
+    """The route the bodies go to."""
 
 
 def open_sltd(data_dir: Path) -> Snapshot:
@@ -113,6 +117,27 @@ def write_singles(queries: Sequence[Query], folder: Path) -> BodySet:
     bodies = [json_body([query]) for query in queries]
     expected = [[query.hit] for query in queries]
     return _write(folder, "single", ".json", bodies, expected, 1, "application/json")
+
+
+def mrz_zone(query: Query) -> str:
+    """A TD3 passport zone for the query's document (holder fields are made up)."""
+    document = Document(
+        format="TD3", type="P", country=query.country, number=query.number,
+        surname="ERIKSSON", given_names="ANNA MARIA", nationality=query.country,
+        birth_date="1974-08-12", sex="F", expiry_date="2031-04-15",
+    )  # fmt: skip
+    return "\n".join(compose(document))
+
+
+def write_mrz(queries: Sequence[Query], folder: Path) -> BodySet:
+    """One JSON body per passport scan: the e-gate's request to /v1/screen/mrz.
+
+    Only numbers a TD3 zone can hold (9 characters or fewer) are used."""
+    usable = [query for query in queries if len(query.number) <= MRZ_NUMBER]
+    bodies = [orjson.dumps({"mrz": mrz_zone(query)}) for query in usable]
+    expected = [[query.hit] for query in usable]
+    written = _write(folder, "mrz", ".json", bodies, expected, 1, "application/json")
+    return replace(written, path="/v1/screen/mrz")
 
 
 def write_batches(queries: Sequence[Query], size: int, folder: Path) -> BodySet:
