@@ -66,6 +66,12 @@ def _plain(*names: str) -> tuple[Field, ...]:
     return tuple(Field(name) for name in names)
 
 
+# The travel-document fields SLTD and TDAWN share: one definition, one normaliser each.
+DOCUMENT_NUMBER = Field("number", normalise.document_number, True, "document number as printed")
+ISSUING_STATE = Field("country", normalise.state, True, "issuing state, ICAO 9303 code")
+DOCUMENT_TYPE = Field("type", normalise.document_type, False, "MRZ document code: P, I, A, C, V")
+REPORTED_ON = Field("reported_on", normalise.past_date, False, "ISO date of the report")
+
 SLTD = Database(
     code="SLTD",
     name="Stolen and Lost Travel Documents",
@@ -74,11 +80,11 @@ SLTD = Database(
     loadable=True,
     weaker_match="number_only",
     fields=(
-        Field("number", normalise.document_number, True, "document number as printed"),
-        Field("country", normalise.state, True, "issuing state, ICAO 9303 code"),
-        Field("type", normalise.document_type, False, "MRZ document code: P, I, A, C, V"),
+        DOCUMENT_NUMBER,
+        ISSUING_STATE,
+        DOCUMENT_TYPE,
         Field("status", normalise.choice(SLTD_STATUSES), True, "; ".join(SLTD_STATUSES)),
-        Field("reported_on", normalise.past_date, False, "ISO date of the report"),
+        REPORTED_ON,
         Field("issued_on", normalise.iso_date),
         Field("expires_on", normalise.iso_date),
         Field("stolen_on", normalise.past_date),
@@ -95,13 +101,13 @@ TDAWN = Database(
     loadable=True,
     weaker_match="number_only",
     fields=(
-        Field("number", normalise.document_number, True, "document number as printed"),
-        Field("country", normalise.state, True, "issuing state, ICAO 9303 code"),
-        Field("type", normalise.document_type, False, "MRZ document code: P, I, A, C, V"),
+        DOCUMENT_NUMBER,
+        ISSUING_STATE,
+        DOCUMENT_TYPE,
         Field("notice", normalise.text, True, "the notice's reference"),
         Field("notice_type", normalise.choice(NOTICE_TYPES, upper=True), False,
               "; ".join(NOTICE_TYPES) + " (any case; stored upper case)"),
-        Field("reported_on", normalise.past_date, False, "ISO date of the report"),
+        REPORTED_ON,
     ),
 )  # fmt: skip
 
