@@ -11,8 +11,8 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple
@@ -28,6 +28,8 @@ from indexes.snapshot import Part, SegmentCache, Snapshot, open_snapshot
 from indexes.tombstones import tombstone_file_name, write_tombstones
 
 LOCK_NAME = "LOCK"
+MAX_SEGMENTS = 8
+"""A lookup probes every segment: more than this after a load, and the small ones merge."""
 # seg-000001.seg, seg-000001.dead-000004, .NAME.tmp-PID (container.py), .NAME.spool-* (segment.py)
 OUR_FILES = re.compile(r"seg-\d+\.seg|seg-\d+\.dead-\d+|\..+\.tmp-\d+|\.seg-\d+\.spool-.*")
 
@@ -70,6 +72,7 @@ class Writer:
         self._old_deleted: dict[int, BitMap] = {}
         self.withdrawn = 0
         self._next_sequence = 0
+        self._taken_out: set[str] = set()
 
     def __enter__(self) -> Writer:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -157,13 +160,12 @@ class Writer:
         self.withdrawn += sum(counts)
         return counts
 
-    def start_over(self) -> list[Part]:
-        """Drop every current segment from the next manifest; returns them for copying."""
-        parts = self._parts
-        self._snapshot = None
-        self._old_dead = {}
-        self._manifest = replace(self._manifest, segments=())
-        return parts
+    def take_out(self, names: Collection[str] | None = None) -> list[Part]:
+        """Drop these segments (all if None) from the next manifest; returns them so their
+        live records can be copied into the new segment (compaction)."""
+        chosen = [part for part in self._parts if names is None or part.entry.name in names]
+        self._taken_out.update(part.entry.name for part in chosen)
+        return chosen
 
     def _withdraw_old(
         self, identities: list[bytes], keys: list[bytes], deleting: bool = False
@@ -236,11 +238,13 @@ class Writer:
         `deduplicate=False` is for compaction, whose records are already unique.
         """
         builder = self.builder
-        if not builder.records and not any(self._old_dead.values()):
+        if not builder.records and not any(self._old_dead.values()) and not self._taken_out:
             return Published(self._manifest.generation, 0, 0, len(self._manifest.segments))
         generation = self._manifest.generation + 1
         entries = [
-            self._retire(number, part, generation) for number, part in enumerate(self._parts)
+            self._retire(number, part, generation)
+            for number, part in enumerate(self._parts)
+            if part.entry.name not in self._taken_out
         ]
         next_segment = self._manifest.next_segment
         added = builder.records
@@ -288,10 +292,16 @@ def remove_unreferenced(directory: Path, manifest: Manifest) -> None:
             Path(entry.path).unlink(missing_ok=True)
 
 
-def compact(directory: Path, db: str, batch: int = 100_000) -> Published:
-    """Merge every segment's live records into one segment, dropping tombstoned ones."""
+def compact(
+    directory: Path, db: str, segments: Collection[str] | None = None, batch: int = 100_000
+) -> Published:
+    """Merge the live records of these segments (all if None) into one new segment.
+
+    Any subset may be merged: a publish already tombstoned every record a newer one
+    replaced, so the live records of different segments never share an identity.
+    """
     with Writer(directory, db) as writer:
-        for part in writer.start_over():
+        for part in writer.take_out(segments):
             live = BitMap(range(part.entry.records)) - part.dead.bitmap
             if part.segment.meta["one_key_each"]:
                 writer.builder.add_copied(part.segment, live)
@@ -301,6 +311,18 @@ def compact(directory: Path, db: str, batch: int = 100_000) -> Published:
                 chunk = [_carry(part, r) for r in numbers[start : start + batch]]
                 writer.builder.add(chunk, writer._sequence(len(chunk), None))
         return writer.commit(deduplicate=False)
+
+
+def compact_if_fragmented(directory: Path, db: str) -> Published | None:
+    """After a load: when more than MAX_SEGMENTS segments would be probed by every lookup,
+    merge all but the largest (the bulk of the data stays where it is, so the cost is
+    that of the recent uploads)."""
+    manifest = read_manifest(directory, db)
+    if len(manifest.segments) <= MAX_SEGMENTS:
+        return None
+    largest = max(manifest.segments, key=lambda entry: entry.live)
+    small = {entry.name for entry in manifest.segments if entry is not largest}
+    return compact(directory, db, small)
 
 
 def _carry(part: Part, record: int) -> Record:

@@ -22,6 +22,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from indexes import Deletion, IndexStoreError, PackedRecords, Record, Writer
+from indexes.writer import compact_if_fragmented
 from loaders.catalog import DATABASES, Database, database
 from loaders.columnar import PlainRows, csv_blocks, split_plain
 from loaders.normalise import FieldError, state
@@ -56,6 +57,8 @@ class LoadResult:
     generation: int = 0
     seconds: float = 0.0
     reports: list[Path] = field(default_factory=list)
+    housekeeping: str = ""
+    """What happened after the publish (segments merged, or why that failed)."""
 
     def summary(self) -> str:
         rate = self.accepted / self.seconds if self.seconds else 0.0
@@ -65,6 +68,8 @@ class LoadResult:
         )
         if self.reports:
             line += "\nrejected rows: " + ", ".join(str(path) for path in self.reports)
+        if self.housekeeping:
+            line += "\n" + self.housekeeping
         return line
 
 
@@ -133,8 +138,20 @@ def load(
         for rejects in reports.values():
             rejects.close(keep=succeeded)
     result.reports = [path for path, r in reports.items() if r.rows]
+    result.housekeeping = _merge_small_segments(data_dir / db.code, db.code)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _merge_small_segments(folder: Path, code: str) -> str:
+    """Keep lookups probing few segments; the load has landed whatever happens here."""
+    try:
+        merged = compact_if_fragmented(folder, code)
+    except IndexStoreError as error:
+        return f"warning: the upload is stored, but merging small segments failed: {error}"
+    if merged is None:
+        return ""
+    return f"merged the recent uploads: {merged.segments} segments, generation {merged.generation}"
 
 
 def _loadable(code: str) -> Database:
