@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from indexes import NoDatabaseError, SegmentCache, Snapshot, manifest_stamp, open_snapshot
+from indexes import (
+    IndexStoreError,
+    NoDatabaseError,
+    SegmentCache,
+    Snapshot,
+    manifest_stamp,
+    open_snapshot,
+)
 from loaders.catalog import DATABASES, Database
 from loaders.normalise import FieldError, state
 from screening.errors import ScreeningError
@@ -78,6 +85,23 @@ class Data:
         else:
             self.snapshots[code] = snapshot
         self._stamps[code] = stamp
+
+    def verify_now(self) -> dict[str, str]:
+        """Check every checksum of what is served (when opened with verify=False), and
+        verify whatever is mapped from now on; returns code -> why, for those that fail."""
+        failed = {}
+        for code, snapshot in list(self.snapshots.items()):
+            try:
+                snapshot.verify()
+            except IndexStoreError as error:
+                failed[code] = str(error)
+        for cache in self._caches.values():
+            cache.verify = True
+        return failed
+
+    def stamp_of(self, code: str) -> Stamp:
+        """The manifest stamp of what is served for `code`."""
+        return self._stamps.get(code)
 
     def skip(self, code: str, stamp: Stamp) -> None:
         """Keep serving what `code` serves now and do not retry until the manifest changes."""

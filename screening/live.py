@@ -33,6 +33,8 @@ class DatabaseChange:
     stamp: Stamp
     snapshot: Snapshot | None = None
     refused: str | None = None
+    withdraw: bool = False
+    """Stop serving this database at all (its served files failed verification)."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,17 @@ class Changes:
 
 
 class Live:
-    """The worker's `Data` and `KeyRing`, and what the last checks refused."""
+    """The worker's `Data` and `KeyRing`, and what the last checks refused.
 
-    def __init__(self, directory: Path, keys_file: Path, verify: bool = True) -> None:
-        self.data = Data(directory, verify, refresh=False)
+    Startup maps the files without reading them (cold start does not grow with the data);
+    the first check on the watcher thread then reads every checksum, and a database whose
+    files fail is withdrawn from service with an error in the log. Every later generation
+    is verified before it is swapped in.
+    """
+
+    def __init__(self, directory: Path, keys_file: Path) -> None:
+        self.data = Data(directory, verify=False, refresh=False)
+        self.verified = False
         self.keys = KeyRing(keys_file)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-watch")
         self.ready = False
@@ -67,7 +76,7 @@ class Live:
 
     def check(self) -> Changes:
         """Stat, map and verify what changed, on a thread; serves nothing new by itself."""
-        databases = []
+        databases = self._verify_startup() if self.ready and not self.verified else []
         for code, stamp in self.data.stale().items():
             if stamp is None:
                 databases.append(DatabaseChange(code, None))
@@ -81,6 +90,15 @@ class Live:
             else:
                 databases.append(DatabaseChange(code, stamp, snapshot))
         return Changes(databases, self._check_keys())
+
+    def _verify_startup(self) -> list[DatabaseChange]:
+        """The checksums startup skipped: databases that fail them are withdrawn."""
+        failed = self.data.verify_now()
+        self.verified = True
+        return [
+            DatabaseChange(code, self.data.stamp_of(code), refused=why, withdraw=True)
+            for code, why in failed.items()
+        ]
 
     def _check_keys(self) -> KeysChange | None:
         stamp = key_file_stamp(self.keys.path)
@@ -103,6 +121,16 @@ class Live:
         code = change.code
         old = self.data.snapshots.get(code)
         serving = f"generation {old.generation}" if old else "nothing"
+        if change.withdraw:
+            self.data.install(code, change.stamp, None)
+            self.refused[code] = change.refused or ""
+            log.error(
+                "%s: served files fail their checks: %s; no longer serving %s",
+                code,
+                change.refused,
+                code,
+            )
+            return
         if change.refused is not None:
             self.data.skip(code, change.stamp)
             self.refused[code] = change.refused
