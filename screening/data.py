@@ -20,7 +20,7 @@ from indexes import (
 )
 from loaders.catalog import DATABASES, Database
 from loaders.normalise import FieldError, state
-from screening.errors import ScreeningError
+from screening.errors import NotLoadedError, ScreeningError
 from screening.exact import Result, screen_exact
 from screening.queries import COLUMN_BATCH, ExactQuery, parse_column, parse_query
 
@@ -153,7 +153,9 @@ class Data:
     def _screen_db(self, code: str, queries: list[ExactQuery], country: str | None) -> list[Result]:
         snapshot = self.snapshots.get(code)
         if snapshot is None:
-            return [{"hit": False, "matches": []} for _ in queries]
+            # Never a silent miss: an officer must see that this database was not checked.
+            error = NotLoadedError(f"{code}: no data is loaded on this server; not screened")
+            return [{"error": {"code": error.code, "message": str(error)}} for _ in queries]
         return screen_exact(snapshot, queries, country)
 
     def close(self) -> None:

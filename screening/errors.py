@@ -16,6 +16,13 @@ class QueryError(ScreeningError):
     code = "bad_query"
 
 
+class NotLoadedError(ScreeningError):
+    """A screenable database with no data on this server: the query was not answered."""
+
+    code = "not_loaded"
+    status = 503
+
+
 class NotSupportedError(ScreeningError):
     """A database the catalog knows but this build cannot screen yet."""
 

@@ -325,7 +325,7 @@ def test_second_file_unreadable_stores_nothing_from_the_first(tmp_path: Path, da
         upload(data, "UTO", good, broken)
     assert generation(data) is None
     assert count(data) == 0
-    assert screen(data, "L1", "UTO")["hit"] is False
+    assert screen(data, "L1", "UTO")["error"]["code"] == "not_loaded"
     assert not (tmp_path / "good.csv.rejects.jsonl").exists()
 
 

@@ -182,8 +182,14 @@ def test_no_data_yet(tmp_path: Path) -> None:
     try:
         assert empty.snapshots == {}
         assert empty.count(SLTD) == 0
-        assert empty.screen([q("L898902C3"), q("X1")]) == [MISS, MISS]
-        assert empty.screen([q("L898902C3")]) == [MISS]
+        not_loaded = {
+            "error": {
+                "code": "not_loaded",
+                "message": "SLTD: no data is loaded on this server; not screened",
+            }
+        }
+        assert empty.screen([q("L898902C3"), q("X1")]) == [not_loaded, not_loaded]
+        assert empty.screen([q("L898902C3")]) == [not_loaded]
     finally:
         empty.close()
 
@@ -195,7 +201,7 @@ def test_refresh_sees_a_new_load(tmp_path: Path, load_rows: LoadRows) -> None:
     try:
         assert opened.refresh() == []
         load_rows(data_dir, "UTO", "L1,UTO,stolen,,\n")
-        assert opened.screen([q("L1")]) == [MISS]  # the mapped snapshot is unchanged ...
+        assert "error" in opened.screen([q("L1")])[0]  # what was mapped is unchanged ...
         assert opened.refresh() == ["SLTD"]  # ... until refresh
         assert opened.screen([q("L1")])[0]["hit"] is True
         assert opened.refresh() == []
