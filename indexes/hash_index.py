@@ -196,17 +196,35 @@ class HashIndex:
         lengths = self._offset_array[entries + 1].astype(np.int64) - starts
         wanted_lengths, wanted_starts, wanted_bytes = batch.laid_out(queries)
         same: np.ndarray = lengths == wanted_lengths
-        check = np.flatnonzero(same & (lengths > 0))
-        if not check.size:
-            return same
-        sizes = lengths[check]
-        ends = np.cumsum(sizes)
-        within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - sizes, sizes)
-        stored = self._key_bytes[np.repeat(starts[check], sizes) + within]
-        wanted = wanted_bytes[np.repeat(wanted_starts[check], sizes) + within]
-        differs = np.add.reduceat((stored != wanted).view(np.uint8), ends - sizes) > 0
-        same[check[differs]] = False
+        compared = lengths * same  # rows of unequal length are not compared (length 0)
+        same &= ranges_equal(self._key_bytes, starts, wanted_bytes, wanted_starts, compared)
         return same
+
+
+def ranges_equal(
+    left: np.ndarray,
+    left_starts: np.ndarray,
+    right: np.ndarray,
+    right_starts: np.ndarray,
+    lengths: np.ndarray,
+) -> np.ndarray:
+    """Per row i: left[left_starts[i]:+lengths[i]] == right[right_starts[i]:+lengths[i]].
+
+    All rows at once, as one ragged run: every byte of every row gathered from both
+    sides, then reduced per row. Rows of length 0 are equal.
+    """
+    equal = np.ones(len(lengths), dtype=bool)
+    check = np.flatnonzero(lengths > 0)
+    if not check.size:
+        return equal
+    sizes = lengths[check].astype(np.int64)
+    ends = np.cumsum(sizes)
+    within = np.arange(int(ends[-1]), dtype=np.int64) - np.repeat(ends - sizes, sizes)
+    stored = left[np.repeat(left_starts[check].astype(np.int64), sizes) + within]
+    wanted = right[np.repeat(right_starts[check].astype(np.int64), sizes) + within]
+    differs = np.add.reduceat((stored != wanted).view(np.uint8), ends - sizes) > 0
+    equal[check[differs]] = False
+    return equal
 
 
 class PreparedKeys:

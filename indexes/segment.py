@@ -23,7 +23,14 @@ from pyroaring import BitMap, FrozenBitMap
 
 from indexes.container import Container, write_container
 from indexes.errors import CorruptFileError, LimitError
-from indexes.hash_index import HashIndex, PreparedKeys, build_slots, hash_keys, key_hash
+from indexes.hash_index import (
+    HashIndex,
+    PreparedKeys,
+    build_slots,
+    hash_keys,
+    key_hash,
+    ranges_equal,
+)
 
 SEGMENT_MAGIC = b"SCRNSEG\x00"
 SEGMENT_SUFFIX = ".seg"
@@ -409,6 +416,29 @@ class Segment:
         if not 0 <= record < self.records:
             raise CorruptFileError(self.path, 0, f"record {record} of {self.records} asked for")
         return self._records[self._record_offsets[record] : self._record_offsets[record + 1]]
+
+    def identities_equal(self, records: np.ndarray, identities: Sequence[bytes]) -> np.ndarray:
+        """Per row: is the identity of `records[i]` equal to `identities[i]`? Vectorised.
+
+        FORMAT.md: each record a msgpack array of two, [identity, data], identity a bin. So
+        0x92, then bin 8 (0xc4, length, bytes) read in place; any other encoding is decoded.
+        """
+        store = np.frombuffer(self._records, dtype=np.uint8)
+        if not len(records) or not len(store):
+            return np.zeros(len(records), dtype=bool)
+        offsets = np.frombuffer(self._record_offsets, dtype=np.uint64)
+        starts = offsets[records].astype(np.int64)
+        heads = store[np.minimum(starts[:, None] + np.arange(3), len(store) - 1)]
+        in_place = (heads[:, 0] == 0x92) & (heads[:, 1] == 0xC4)
+        lengths = heads[:, 2].astype(np.int64)
+        wanted_lengths = np.fromiter(map(len, identities), dtype=np.int64, count=len(records))
+        wanted = np.frombuffer(b"".join(identities), dtype=np.uint8)
+        wanted_starts = np.cumsum(wanted_lengths) - wanted_lengths
+        equal: np.ndarray = in_place & (lengths == wanted_lengths)
+        equal &= ranges_equal(store, starts + 3, wanted, wanted_starts, lengths * equal)
+        for row in np.flatnonzero(~in_place).tolist():
+            equal[row] = self.record(int(records[row]))[0] == identities[row]
+        return equal
 
     def record(self, record: int) -> tuple[bytes, object]:
         """(identity, data) of a record, decoded from its msgpack array."""

@@ -181,18 +181,19 @@ class Writer:
         batch = PreparedKeys(keys)
         for number, part in enumerate(self._parts):
             queries, records = part.segment.find_many(batch)
+            live = part.dead.live(records)
+            queries, records = queries[live], records[live]
+            same = part.segment.identities_equal(records, [identities[q] for q in queries.tolist()])
             dead = self._old_dead.setdefault(number, BitMap())
             deleted = self._old_deleted.setdefault(number, BitMap())
-            for query, record in zip(queries.tolist(), records.tolist(), strict=True):
-                if record in part.dead or record in deleted:
+            matched = zip(queries[same].tolist(), records[same].tolist(), strict=True)
+            for query, record in matched:
+                if record in deleted or (record in dead and not deleting):
                     continue
-                if record in dead and not deleting:
-                    continue
-                if part.segment.record(record)[0] == identities[query]:
-                    dead.add(record)
-                    if deleting:
-                        deleted.add(record)
-                    counts[query] = 1
+                dead.add(record)
+                if deleting:
+                    deleted.add(record)
+                counts[query] = 1
         return counts
 
     def _withdraw_new(self, identities: list[bytes], sequence: np.ndarray) -> list[int]:
