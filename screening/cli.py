@@ -8,10 +8,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from indexes import IndexStoreError, compact
+from indexes.health import check_database
 from loaders.catalog import DATABASES, UnknownDatabaseError, database
 from loaders.load import DataDirError, LoadUsageError, load
 from loaders.readers import FORMATS, UnreadableFileError, Upload
@@ -54,14 +55,31 @@ def _generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _compact(args: argparse.Namespace) -> int:
+def _loaded(args: argparse.Namespace) -> Iterator[tuple[str, Path]]:
+    """(code, folder) of `--db`, or of every database with data, under `--data`."""
     codes = [database(args.db).code] if args.db else list(DATABASES)
     for code in codes:
         folder = Path(args.data) / code
-        if not (folder / "MANIFEST").exists():
-            if args.db:
-                raise DataDirError(f"{folder}: nothing loaded for {code}")
-            continue
+        if (folder / "MANIFEST").exists():
+            yield code, folder
+        elif args.db:
+            raise DataDirError(f"{folder}: nothing loaded for {code}")
+
+
+def _check(args: argparse.Namespace) -> int:
+    for code, folder in _loaded(args):
+        health = check_database(folder, code)
+        print(
+            f"{code}: generation {health.generation} of {health.updated}, "
+            f"{health.live:,} live records, every checksum good"
+        )
+        for segment in health.segments:
+            print(segment.line())
+    return EXIT_OK
+
+
+def _compact(args: argparse.Namespace) -> int:
+    for code, folder in _loaded(args):
         result = compact(folder, code)
         print(
             f"{code}: {result.added:,} records in {result.segments} segment(s), "
@@ -116,6 +134,13 @@ def _parser() -> argparse.ArgumentParser:
     generator.add_argument("--out", required=True, help=".csv or .jsonl")
     generator.add_argument("--seed", type=int, default=0)
     generator.set_defaults(run=_generate)
+
+    checker = commands.add_parser(
+        "check", help="verify every checksum of the data and print each segment's health"
+    )
+    checker.add_argument("--data", required=True)
+    checker.add_argument("--db")
+    checker.set_defaults(run=_check)
 
     compacter = commands.add_parser("compact", help="merge segments")
     compacter.add_argument("--data", required=True)

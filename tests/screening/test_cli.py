@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
+from indexes.container import Container
+from indexes.segment import SEGMENT_MAGIC
 from loaders.catalog import SLTD
 from screening import open_data
 from screening.cli import main
@@ -282,3 +284,27 @@ def test_generate_usage_errors_exit_2(
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_reads_every_checksum_and_names_a_damaged_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    rows = "".join(f"C{i},UTO,stolen\n" for i in range(30))
+    assert run_load(data, write(tmp_path / "c.csv", HEADER + rows)) == 0
+    capsys.readouterr()
+    assert main(["check", "--data", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "SLTD: generation 1" in out and "30 live records, every checksum good" in out
+    assert "seg-000001: 30 records, 0 withdrawn" in out
+
+    [segment] = (data / "SLTD").glob("seg-*.seg")
+    container = Container(segment, SEGMENT_MAGIC, verify=False)
+    records = container.sections["records"]
+    container.close()
+    damaged = bytearray(segment.read_bytes())
+    damaged[records.offset + records.length // 2] ^= 0x01  # past every header check
+    segment.write_bytes(bytes(damaged))
+    assert main(["check", "--data", str(data), "--db", "sltd"]) == 1
+    assert "seg-000001.seg: corrupt" in capsys.readouterr().err
+    assert main(["check", "--data", str(tmp_path / "none"), "--db", "SLTD"]) == 1
