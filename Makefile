@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_PORT ?= 8080
 
-.PHONY: install run test test-fast lint bench bench-tools clean
+.PHONY: install run test lint bench bench-tools clean
 
 install: $(STAMP)
 
