@@ -9,6 +9,8 @@ from screening.databases_view import databases
 from screening.error_shape import error_shape
 from screening.health import healthz
 from screening.keys_view import create_key
+from screening.metrics import instrument
+from screening.metrics_view import metrics
 from screening.mrz_view import screen_mrz
 from screening.screen_view import screen
 from screening.state import SERVICE, Service, count_in_flight
@@ -16,7 +18,7 @@ from screening.state import SERVICE, Service, count_in_flight
 
 def make_app(service: Service) -> web.Application:
     app = web.Application(
-        middlewares=[count_in_flight, error_shape, authenticate],
+        middlewares=[count_in_flight, instrument, error_shape, authenticate],
         client_max_size=service.settings.max_body,
     )
     app[SERVICE] = service
@@ -25,4 +27,5 @@ def make_app(service: Service) -> web.Application:
     app.router.add_post("/v1/screen", screen)
     app.router.add_post("/v1/screen/mrz", screen_mrz)
     app.router.add_post("/v1/keys", create_key)
+    app.router.add_get("/metrics", metrics)
     return app

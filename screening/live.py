@@ -23,6 +23,7 @@ from screening.data import Data, Stamp
 from screening.http_errors import UnavailableError
 from screening.keys import ApiKey, KeyFileError, KeyRing, key_file_stamp, read_keys
 from screening.keys import Stamp as KeyStamp
+from screening.metrics import observe_data
 
 log = logging.getLogger("screening.live")
 
@@ -113,6 +114,8 @@ class Live:
         """Swap in what `check` found; runs on the event loop, between requests."""
         for change in changes.databases:
             self._apply_database(change)
+        if changes.databases or not self.ready:
+            observe_data(self.data.snapshots)
         if changes.keys is not None:
             self._apply_keys(changes.keys)
         self.ready = True

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from screening.codec import read_body, respond
 from screening.http_errors import BadRequestError
+from screening.metrics import count_hits
 from screening.mrz import MrzError, parse
 from screening.mrz_screen import screen_zone
 from screening.state import CALLER, SERVICE
@@ -49,5 +50,6 @@ async def screen_mrz(request: web.Request) -> web.Response:
     except MrzError as error:
         raise BadRequestError(f"body.mrz: {error}") from None
     answer = screen_zone(service.live.current(), zone, request[CALLER].country)
+    count_hits(answer["results"])
     answer["took_us"] = (time.perf_counter_ns() - started) // 1000
     return respond(request, answer)

@@ -9,8 +9,10 @@ Each worker is a fresh interpreter (multiprocessing's `spawn`: no state inherite
 the supervisor) running aiohttp on uvloop. It maps the data directory before it listens,
 so a new or restarted worker never answers 503 to traffic, then binds the port with
 SO_REUSEPORT: the kernel spreads connections over the workers, and all of them map the
-same files, so the page cache holds one copy. On SIGTERM a worker stops accepting, lets
-the requests in flight finish (up to `--shutdown-timeout`) and exits 0.
+same files, so the page cache holds one copy. The workers write their metrics to a
+private directory the supervisor makes (PROMETHEUS_MULTIPROC_DIR) and removes at exit.
+On SIGTERM a worker stops accepting, lets the requests in flight finish (up to
+`--shutdown-timeout`) and exits 0.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
@@ -33,6 +37,7 @@ from aiohttp import web
 from screening.app import make_app
 from screening.demo import instructions, prepare_demo
 from screening.keys import read_keys
+from screening.metrics import MULTIPROC_DIR, worker_gone
 from screening.settings import ServeError, Settings
 from screening.state import make_service
 
@@ -119,8 +124,23 @@ class Supervisor:
         self.context = multiprocessing.get_context("spawn")
         self.slots = [Slot(index) for index in range(settings.workers)]
         self.stopping = False
+        self.metrics_dir: str | None = None
 
     def run(self) -> int:
+        """Serve with a private metrics directory, removed at exit."""
+        previous = os.environ.get(MULTIPROC_DIR)
+        self.metrics_dir = tempfile.mkdtemp(prefix="screening-metrics-")
+        os.environ[MULTIPROC_DIR] = self.metrics_dir  # the spawned workers inherit it
+        try:
+            return self._run()
+        finally:
+            if previous is None:
+                os.environ.pop(MULTIPROC_DIR, None)
+            else:
+                os.environ[MULTIPROC_DIR] = previous
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
+
+    def _run(self) -> int:
         wake_read, wake_write = os.pipe()
         os.set_blocking(wake_read, False)
         os.set_blocking(wake_write, False)
@@ -173,6 +193,8 @@ class Supervisor:
         assert slot.process is not None
         process, slot.process = slot.process, None
         process.join()
+        if process.pid is not None:
+            worker_gone(process.pid, self.metrics_dir)
         if self.stopping:
             return False
         code = process.exitcode
