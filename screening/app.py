@@ -12,6 +12,7 @@ from screening.keys_view import create_key
 from screening.metrics import instrument
 from screening.metrics_view import metrics
 from screening.mrz_view import screen_mrz
+from screening.openapi import openapi
 from screening.screen_view import screen
 from screening.state import SERVICE, Service, count_in_flight
 
@@ -28,4 +29,5 @@ def make_app(service: Service) -> web.Application:
     app.router.add_post("/v1/screen/mrz", screen_mrz)
     app.router.add_post("/v1/keys", create_key)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/openapi.json", openapi)
     return app
