@@ -312,10 +312,11 @@ def _runs(numbers: BitMap) -> Iterator[tuple[int, int]]:
 
 
 def _serialize_viewers(by_viewer: dict[str, BitMap]) -> bytes:
-    return msgpack.packb(
+    packed: bytes = msgpack.packb(
         {viewer: bitmap.serialize() for viewer, bitmap in sorted(by_viewer.items())},
         use_bin_type=True,
     )
+    return packed
 
 
 class Segment:

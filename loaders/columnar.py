@@ -322,7 +322,8 @@ def _viewer_list(value: str, owner: str) -> bytes:
         return b"?"
     if not states:
         return b"?"
-    return msgpack.packb(sorted({*states, owner}))
+    packed: bytes = msgpack.packb(sorted({*states, owner}))
+    return packed
 
 
 def _visible_rows(listed: pa.BinaryArray | None) -> list[tuple[int, frozenset[str]]]:
