@@ -23,6 +23,7 @@ from screening.data import Data, Stamp
 from screening.http_errors import UnavailableError
 from screening.keys import ApiKey, KeyFileError, KeyRing, key_file_stamp, read_keys
 from screening.keys import Stamp as KeyStamp
+from screening.metrics import flush as flush_metrics
 from screening.metrics import observe_data
 
 log = logging.getLogger("screening.live")
@@ -181,6 +182,7 @@ class Live:
         """`refresh` every `interval` seconds until cancelled."""
         while True:
             await asyncio.sleep(interval)
+            flush_metrics()
             try:
                 await self.refresh()
             except Exception:  # a bug here must not stop the watching

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
+from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -102,6 +104,65 @@ def route_of(request: web.Request) -> str:
     return resource.canonical if resource is not None else UNMATCHED
 
 
+class Pending:
+    """This worker's counts since the last flush, in plain Python.
+
+    In multiprocess mode every prometheus_client increment is a locked write to a mapped
+    file: per request (a counter, a histogram bucket, its sum, its count) that cost ~40 us,
+    a quarter of a single query's budget. Requests add to these tallies instead, and
+    `flush` hands them over in bulk every poll interval and before every scrape.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # hits also come from the batch executor's thread
+        self._reset()
+
+    def _reset(self) -> None:
+        self.requests: Tally[tuple[str, str]] = Tally()
+        self.buckets: dict[str, list[int]] = {}
+        self.seconds: dict[str, float] = {}
+        self.hits: Tally[str] = Tally()
+
+    def add_hits(self, hits: Tally[str]) -> None:
+        with self._lock:
+            self.hits.update(hits)
+
+    def request(self, route: str, code: int, seconds: float) -> None:
+        self.requests[(route, str(code))] += 1
+        counts = self.buckets.get(route)
+        if counts is None:
+            counts = self.buckets[route] = [0] * (len(LATENCY_BUCKETS) + 1)
+        counts[bisect_left(LATENCY_BUCKETS, seconds)] += 1  # observe(): first bound >= value
+        self.seconds[route] = self.seconds.get(route, 0.0) + seconds
+
+    def flush(self) -> None:
+        with self._lock:
+            requests, buckets, seconds, hits = self.requests, self.buckets, self.seconds, self.hits
+            self._reset()
+        for (route, code), count in requests.items():
+            REQUESTS.labels(route, code).inc(count)
+        for route, counts in buckets.items():
+            _observe_many(LATENCY.labels(route), counts, seconds[route])
+        for db, count in hits.items():
+            HITS.labels(db).inc(count)
+
+
+def _observe_many(child: Histogram, counts: list[int], total: float) -> None:
+    """`observe` for many values at once: prometheus_client keeps one non-cumulative
+    value per bucket (`_buckets`, the last for +Inf) and their `_sum`."""
+    for bucket, count in zip(child._buckets, counts, strict=True):
+        if count:
+            bucket.inc(count)
+    child._sum.inc(total)
+
+
+PENDING = Pending()
+
+
+def flush() -> None:
+    PENDING.flush()
+
+
 @web.middleware
 async def instrument(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Count and time every request; sits outside error_shape, so it sees the final status."""
@@ -115,9 +176,7 @@ async def instrument(request: web.Request, handler: Handler) -> web.StreamRespon
         code = error.status
         raise
     finally:
-        route = route_of(request)
-        LATENCY.labels(route).observe(time.perf_counter() - started)
-        REQUESTS.labels(route, str(code)).inc()
+        PENDING.request(route_of(request), code, time.perf_counter() - started)
 
 
 def count_hits(results: Iterable[Mapping[str, Any]]) -> None:
@@ -128,8 +187,8 @@ def count_hits(results: Iterable[Mapping[str, Any]]) -> None:
         if result.get("hit") is True:
             db = result.get("db") or result["matches"][0]["db"]
             tally[db] += 1
-    for db, hits in tally.items():
-        HITS.labels(db).inc(hits)
+    if tally:
+        PENDING.add_hits(tally)
 
 
 def observe_data(snapshots: Mapping[str, Any]) -> None:
@@ -176,6 +235,7 @@ def _constant(pid: int) -> Callable[[], int]:
 
 def exposition() -> bytes:
     """The text format: every worker's values added up, or this process's alone."""
+    flush()
     directory = multiprocess_dir()
     if directory is None:
         return generate_latest(REGISTRY)

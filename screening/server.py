@@ -38,6 +38,7 @@ from screening.app import make_app
 from screening.demo import instructions, prepare_demo
 from screening.keys import read_keys
 from screening.metrics import MULTIPROC_DIR, worker_gone
+from screening.metrics import flush as flush_metrics
 from screening.settings import ServeError, Settings
 from screening.state import make_service
 
@@ -298,5 +299,6 @@ async def run_worker(settings: Settings, index: int) -> int:
     watcher.cancel()
     await runner.cleanup()
     service.live.close()
+    flush_metrics()  # the last requests' counts, before this worker's files are left
     log.info("worker %d stopped", index)
     return 0

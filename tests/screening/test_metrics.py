@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
+import time
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -145,6 +146,10 @@ def metrics_dirs() -> set[Path]:
     return set(Path(tempfile.gettempdir()).glob("screening-metrics-*"))
 
 
+SETTLE = 1.5
+"""Seconds: more than two poll intervals (0.5 s), after which every worker has flushed."""
+
+
 def test_one_scrape_adds_up_every_worker(serve: Serve, loaded: Path, tmp_path: Path) -> None:
     keys = tmp_path / "keys.json"
     gate = add_key(keys, "gate", "UTO", "frontline")[0]
@@ -156,6 +161,7 @@ def test_one_scrape_adds_up_every_worker(serve: Serve, loaded: Path, tmp_path: P
     for _ in range(screens):  # fresh connections: the kernel spreads them over both workers
         reply = server.request("POST", "/v1/screen", key=gate, json={"queries": [SPECIMEN]})
         assert reply.status == 200 and reply.body["results"][0]["hit"] is True
+    time.sleep(SETTLE)  # every worker hands its tallies over once a poll interval
     first = scrape(server, ops)
     assert requests(first, "/v1/screen") == screens
     assert value(first, "screening_hits_total", db="SLTD") == screens
@@ -170,6 +176,7 @@ def test_one_scrape_adds_up_every_worker(serve: Serve, loaded: Path, tmp_path: P
         assert reply.status == 200
         seen.add(reply.body["pid"])
     assert seen == workers
+    time.sleep(SETTLE)
     second = scrape(server, ops)
     assert requests(second, "/healthz") - requests(first, "/healthz") == screens
     assert requests(second, "/metrics") - requests(first, "/metrics") == 1
