@@ -191,12 +191,8 @@ def our_server(data_dir: Path, keys_file: Path, workers: int, folder: Path) -> I
     command = [sys.executable, "-m", "screening.cli", "serve", "--data", str(data_dir),
                "--workers", str(workers), "--keys", str(keys_file), "--host", HOST,
                "--port", str(port), "--shutdown-timeout", "5"]  # fmt: skip
-    server = start("screening serve", command, port, folder / "serve.log")
-    try:
-        wait_for_worker_pids(server, workers)
-        yield server
-    finally:
-        stop(server)
+    with _workers_ready("screening serve", command, port, folder / "serve.log", workers) as ours:
+        yield ours
 
 
 @contextmanager
@@ -205,7 +201,16 @@ def bare_server(numbers: Path, workers: int, folder: Path) -> Iterator[Running]:
     port = free_port()
     command = [sys.executable, "-m", "bench.bare_app", "--host", HOST, "--port", str(port),
                "--numbers", str(numbers), "--workers", str(workers)]  # fmt: skip
-    server = start("bare aiohttp", command, port, folder / "bare.log")
+    with _workers_ready("bare aiohttp", command, port, folder / "bare.log", workers) as bare:
+        yield bare
+
+
+@contextmanager
+def _workers_ready(
+    name: str, command: Sequence[str], port: int, log: Path, workers: int
+) -> Iterator[Running]:
+    """Start a multi-worker server, yield it once every worker answers, stop it by PID."""
+    server = start(name, command, port, log)
     try:
         wait_for_worker_pids(server, workers)
         yield server
