@@ -39,3 +39,26 @@ class NoDatabaseError(IndexStoreError):
 
 class LimitError(IndexStoreError):
     """A build would exceed a limit of the format (entries per segment, keys per record)."""
+
+
+class WriteError(IndexStoreError):
+    """Writing a database failed (a full disk, an I/O error); says what readers now see.
+
+    A publish that fails before its manifest rename changes nothing and removes the files
+    it wrote; one that fails after it (the directory fsync, say) has published. The
+    message says which, by the generation current before and after.
+    """
+
+    def __init__(self, directory: Path, error: OSError, before: int, after: int) -> None:
+        self.directory = directory
+        self.errno = error.errno
+        self.before = before
+        self.after = after
+        where = f" ({error.filename})" if error.filename else ""
+        if after != before:
+            outcome = f"generation {after} was published before the failure"
+        elif before:
+            outcome = f"nothing was published: generation {before} is still the current one"
+        else:
+            outcome = "nothing was published: the database has no generation yet"
+        super().__init__(f"{directory}: cannot write: {error.strerror or error}{where}; {outcome}")

@@ -2,8 +2,10 @@
 
 Two NCBs loading at once queue on an exclusive lock instead of losing an update. A batch
 becomes one new segment plus tombstones for the records it replaces or withdraws, and is
-published by the manifest rename; until then readers see nothing of it, and a crash
-leaves only unreferenced files that the next writer removes.
+published by the manifest rename; until then readers see nothing of it. A publish that
+fails (a full disk) removes what it wrote and says so with a `WriteError`; a writer killed
+outright leaves only unreferenced files, which the next writer removes as soon as it holds
+the lock, so they never cost the next load its disk space.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import fcntl
 import os
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 from pyroaring import BitMap
 
-from indexes.errors import NoDatabaseError
+from indexes.errors import IndexStoreError, NoDatabaseError, WriteError
 from indexes.hash_index import PreparedKeys, hash_keys
 from indexes.manifest import MANIFEST_NAME, Manifest, SegmentEntry, read_manifest, write_manifest
 from indexes.segment import PackedRecords, Record, SegmentBuilder
@@ -75,22 +78,36 @@ class Writer:
         self._taken_out: set[str] = set()
 
     def __enter__(self) -> Writer:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        with self._writing():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(self.directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
         try:
-            try:
-                self._manifest = read_manifest(self.directory, self.db)
-                self._snapshot = open_snapshot(self.directory, self.db, SegmentCache(verify=False))
-            except NoDatabaseError:
-                self._snapshot = None
-            self._builder = SegmentBuilder(
-                self.directory, segment_name(self._manifest.next_segment), self.db
-            )
+            with self._writing():
+                self._open_current()
+                self._builder = SegmentBuilder(
+                    self.directory, segment_name(self._manifest.next_segment), self.db
+                )
         except BaseException:
             os.close(self._lock_fd)  # `__exit__` does not run when `__enter__` fails
             raise
         return self
+
+    def _open_current(self) -> None:
+        """Read the current generation; clear what crashed writers left beside it.
+
+        Under the lock nobody else writes, so every file of ours the manifest does not name
+        is garbage: a killed load's half-written segment must not hold the disk space the
+        next load needs. With no manifest nothing is removed (a lost manifest must not
+        cost the segments that are then the only copy of the data)."""
+        try:
+            self._manifest = read_manifest(self.directory, self.db)
+        except NoDatabaseError:
+            self._snapshot = None
+            return
+        with suppress(OSError):  # garbage that cannot go now goes at the next commit
+            remove_unreferenced(self.directory, self._manifest)
+        self._snapshot = open_snapshot(self.directory, self.db, SegmentCache(verify=False))
 
     def __exit__(
         self,
@@ -101,6 +118,28 @@ class Writer:
         if self._builder is not None:
             self._builder.close()
         os.close(self._lock_fd)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """An OSError while writing (ENOSPC, EIO) becomes a `WriteError` that names the
+        directory and says which generation readers see now."""
+        try:
+            yield
+        except OSError as error:
+            raise WriteError(
+                self.directory, error, self._manifest.generation, self._generation_on_disk()
+            ) from error
+
+    def _generation_on_disk(self) -> int:
+        try:
+            return read_manifest(self.directory, self.db).generation
+        except (IndexStoreError, OSError):
+            return self._manifest.generation
+
+    @property
+    def published(self) -> Snapshot | None:
+        """The generation this writer builds on (None: nothing published yet)."""
+        return self._snapshot
 
     @property
     def _parts(self) -> list[Part]:
@@ -132,7 +171,8 @@ class Writer:
             return
         numbers = self._sequence(len(records), sequence)
         self._withdraw_old([r.identity for r in records], [r.keys[0] for r in records])
-        self.builder.add(records, numbers)
+        with self._writing():  # to the spool, in the database's directory
+            self.builder.add(records, numbers)
 
     def upsert_packed(
         self, packed: PackedRecords, sequence: Sequence[int] | np.ndarray | None = None
@@ -141,7 +181,8 @@ class Writer:
         numbers = self._sequence(len(packed.record_lengths), sequence)
         if self._parts:
             self._withdraw_old(list(packed.identity_list), list(packed.key_list))
-        self.builder.add_packed(packed, numbers)
+        with self._writing():
+            self.builder.add_packed(packed, numbers)
 
     def delete(
         self, deletions: Sequence[Deletion], sequence: Sequence[int] | np.ndarray | None = None
@@ -166,6 +207,18 @@ class Writer:
         chosen = [part for part in self._parts if names is None or part.entry.name in names]
         self._taken_out.update(part.entry.name for part in chosen)
         return chosen
+
+    def copy_records(self, part: Part, records: BitMap, batch: int = 100_000) -> None:
+        """Stage these records of a taken-out segment as they are (compaction): byte ranges
+        copied for a one-key segment, else decoded and re-added `batch` at a time."""
+        with self._writing():
+            if part.segment.meta["one_key_each"]:
+                self.builder.add_copied(part.segment, records)
+                return
+            numbers = records.to_array()
+            for start in range(0, len(numbers), batch):
+                chunk = [_carry(part, r) for r in numbers[start : start + batch]]
+                self.builder.add(chunk, self._sequence(len(chunk), None))
 
     def _withdraw_old(
         self, identities: list[bytes], keys: list[bytes], deleting: bool = False
@@ -236,8 +289,32 @@ class Writer:
     def commit(self, deduplicate: bool = True) -> Published:
         """Write the new segment and tombstones, fsync them, then rename the manifest.
 
-        `deduplicate=False` is for compaction, whose records are already unique.
+        A commit that fails removes the files it wrote and the manifest does not name, so
+        a full disk gets its space back at once. `deduplicate=False` is for compaction,
+        whose records are already unique.
         """
+        with self._writing():
+            try:
+                return self._publish(deduplicate)
+            except BaseException:
+                self._remove_unpublished()
+                raise
+
+    def _remove_unpublished(self) -> None:
+        """After a failed commit: our files that the manifest on disk does not name go.
+
+        The manifest on disk, not the one this writer started from: if the failure came
+        after the rename, the new generation is published and its files must stay."""
+        try:
+            current = read_manifest(self.directory, self.db)
+        except NoDatabaseError:
+            current = Manifest(self.db)
+        except (IndexStoreError, OSError):
+            return
+        with suppress(OSError):
+            remove_unreferenced(self.directory, current)
+
+    def _publish(self, deduplicate: bool) -> Published:
         builder = self.builder
         if not builder.records and not any(self._old_dead.values()) and not self._taken_out:
             return Published(self._manifest.generation, 0, 0, len(self._manifest.segments))
@@ -265,7 +342,8 @@ class Writer:
         manifest = self._manifest.successor(kept, next_segment)
         write_manifest(self.directory, manifest)
         self._manifest = manifest
-        remove_unreferenced(self.directory, manifest)
+        with suppress(OSError):  # published: what cannot be removed now, the next writer removes
+            remove_unreferenced(self.directory, manifest)
         withdrawn = sum(len(dead) for dead in self._old_dead.values()) + len(self._new_dead)
         return Published(generation, added - len(self._new_dead), withdrawn, len(kept))
 
@@ -303,14 +381,7 @@ def compact(
     """
     with Writer(directory, db) as writer:
         for part in writer.take_out(segments):
-            live = BitMap(range(part.entry.records)) - part.dead.bitmap
-            if part.segment.meta["one_key_each"]:
-                writer.builder.add_copied(part.segment, live)
-                continue
-            numbers = live.to_array()
-            for start in range(0, len(numbers), batch):
-                chunk = [_carry(part, r) for r in numbers[start : start + batch]]
-                writer.builder.add(chunk, writer._sequence(len(chunk), None))
+            writer.copy_records(part, BitMap(range(part.entry.records)) - part.dead.bitmap, batch)
         return writer.commit(deduplicate=False)
 
 
@@ -328,4 +399,7 @@ def compact_if_fragmented(directory: Path, db: str) -> Published | None:
 
 def _carry(part: Part, record: int) -> Record:
     identity, data = part.segment.record(record)
-    return Record(identity, part.segment.keys_of(record), data, part.segment.visible_to(record))
+    segment = part.segment
+    return Record(
+        identity, segment.keys_of(record), data, segment.visible_to(record), segment.vector(record)
+    )

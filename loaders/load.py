@@ -1,13 +1,14 @@
 """An NCB batch upload: files in, one published snapshot out, every bad row reported.
 
 All files of one `screening load` are one publish: either every good row of every file is
-visible afterwards or, if a file cannot be read at all, nothing changed. A bad row never
-stops the good ones and never half-enters the index: it goes to the reject report with
-its line number and the reason.
+visible afterwards or, if a file cannot be read at all or the disk fills up, nothing
+changed. A bad row never stops the good ones and never half-enters the index: it goes to
+the reject report with its line number and the reason.
 """
 
 from __future__ import annotations
 
+import errno
 import mmap
 import re
 import time
@@ -22,8 +23,9 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from indexes import Deletion, IndexStoreError, PackedRecords, Record, Writer
+from indexes.errors import WriteError
 from indexes.writer import compact_if_fragmented
-from loaders.catalog import DATABASES, Database, database
+from loaders.catalog import DATABASES, Database, database, lookup_names
 from loaders.columnar import PlainRows, csv_blocks, split_plain
 from loaders.normalise import FieldError, state
 from loaders.readers import (
@@ -34,7 +36,7 @@ from loaders.readers import (
     read_csv_header,
     read_rows,
 )
-from loaders.records import Rejected, parse_row
+from loaders.records import Rejected, SecondaryDeletion, parse_row, withdrawals
 
 CHUNK_ROWS = 50_000
 BARE_CR = re.compile(rb"\r(?!\n)")
@@ -59,6 +61,8 @@ class LoadResult:
     reports: list[Path] = field(default_factory=list)
     housekeeping: str = ""
     """What happened after the publish (segments merged, or why that failed)."""
+    notes: list[str] = field(default_factory=list)
+    """What the readers said besides rows (a UN list: the entities it skipped)."""
 
     def summary(self) -> str:
         rate = self.accepted / self.seconds if self.seconds else 0.0
@@ -66,6 +70,7 @@ class LoadResult:
             f"{self.accepted:,} accepted, {self.rejected:,} rejected, {self.deleted:,} deleted"
             f" in {self.seconds:.1f} s ({rate:,.0f} rows/s), generation {self.generation}"
         )
+        line += "".join(f"\n{note}" for note in self.notes)
         if self.reports:
             line += "\nrejected rows: " + ", ".join(str(path) for path in self.reports)
         if self.housekeeping:
@@ -132,6 +137,8 @@ def load(
                 _load_one(writer, db, owner, upload, rejects, result, progress, base)
             result.generation = writer.commit().generation
         succeeded = True
+    except WriteError as error:
+        raise DataDirError(f"{error}{_what_to_do(error, data_dir)}") from None
     except IndexStoreError as error:
         raise DataDirError(str(error)) from None
     finally:
@@ -141,6 +148,13 @@ def load(
     result.housekeeping = _merge_small_segments(data_dir / db.code, db.code)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _what_to_do(error: WriteError, data_dir: Path) -> str:
+    """A full disk is the operator's to fix; the load itself can simply be run again."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT) and error.after == error.before:
+        return f"; the upload was not stored: free some space on {data_dir} and load it again"
+    return ""
 
 
 def _merge_small_segments(folder: Path, code: str) -> str:
@@ -204,7 +218,7 @@ def _load_one(
         if _plain_csv(upload):
             batches = _column_batches(writer, db, owner, upload, stream, result, base)
         else:
-            batches = _chunks(_of_this_db(db, upload, read_rows(upload, stream)))
+            batches = _chunks(_of_this_db(db, upload, read_rows(upload, stream, result.notes)))
         for chunk in batches:
             _store_chunk(writer, db, owner, upload.name, chunk, rejects, result, base)
             if upload.name != "-":
@@ -286,9 +300,9 @@ def _of_this_db(
 
 def _check_key_columns(db: Database, upload: Upload, columns: list[str]) -> None:
     """A CSV whose header lacks a key field is another database's file: unreadable (API.md)."""
-    missing = [name for name in db.key if name not in columns]
-    if missing:
-        reason = f"the header has no {' or '.join(missing)}: not an upload for {db.code}"
+    header = dict.fromkeys(columns, "x")
+    if not any(lookup.present(header) for lookup in db.lookups):
+        reason = f"the header has no {lookup_names(db)}: not an upload for {db.code}"
         raise UnreadableFileError(upload.name, reason, 1)
 
 
@@ -327,7 +341,10 @@ def _store_chunk(
             continue
         line, row = item
         parsed = parse_row(db, row, owner)
-        if isinstance(parsed, Rejected):
+        if isinstance(parsed, SecondaryDeletion):
+            found = withdrawals(writer.published, db, owner, parsed)
+            deletes += [(line, row, deletion) for deletion in found]
+        elif isinstance(parsed, Rejected):
             refused.append((line, parsed.reason, row))
         elif isinstance(parsed, Record):
             upserts.append(parsed)
@@ -342,6 +359,10 @@ def _store_chunk(
     result.rejected += len(refused)
 
 
+def _nothing_to_delete(owner: str) -> str:
+    return f"action delete: no record with this key owned by {owner} to withdraw"
+
+
 def _apply_deletes(
     writer: Writer,
     owner: str,
@@ -353,10 +374,15 @@ def _apply_deletes(
     lines = [base + line for line, _, _ in deletes]
     counts = writer.delete([deletion for _, _, deletion in deletes], lines)
     refused: list[tuple[int, str, object]] = []
-    reason = f"action delete: no record with this key owned by {owner} to withdraw"
+    reason = _nothing_to_delete(owner)
+    withdrawn: dict[int, int] = {}  # line -> records withdrawn (a delete by plate: several)
+    rows: dict[int, object] = {}
     for (line, row, _), count in zip(deletes, counts, strict=True):
+        withdrawn[line] = withdrawn.get(line, 0) + count
+        rows[line] = row
+    for line, count in withdrawn.items():
         if count:
             result.deleted += count
         else:
-            refused.append((line, reason, row))
+            refused.append((line, reason, rows[line]))
     return refused

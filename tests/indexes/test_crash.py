@@ -7,6 +7,7 @@ one, whole; the next commit succeeds and removes what the failed one left.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import multiprocessing
 import os
@@ -31,13 +32,15 @@ from indexes import (
     open_snapshot,
 )
 from indexes.container import Container
-from indexes.manifest import MANIFEST_NAME, read_manifest
+from indexes.errors import WriteError
+from indexes.manifest import MANIFEST_NAME, Manifest, read_manifest
 from indexes.segment import SEGMENT_MAGIC, SegmentBuilder
 from indexes.writer import LOCK_NAME
 
 DB = "SLTD"
 KEYS = [f"key-{n}".encode() for n in range(14)] + [b"shared", b""]
 Contents = dict[bytes, list[tuple[bytes, Any]]]
+REMOVE_UNREFERENCED = writer_module.remove_unreferenced
 
 
 class InjectedCrash(Exception):
@@ -85,19 +88,31 @@ def fail_before(*args: Any, **kwargs: Any) -> Any:
     raise InjectedCrash("before")
 
 
-def inject(step: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def fail_when_published(directory: Path, manifest: Manifest) -> None:
+    """The cleanup after the rename fails; the one when the writer starts still works."""
+    if manifest.generation > 2:
+        raise InjectedCrash("cleanup")
+    REMOVE_UNREFERENCED(directory, manifest)
+
+
+def inject(
+    step: str,
+    monkeypatch: pytest.MonkeyPatch,
+    crash: Callable[[str], BaseException] = InjectedCrash,
+) -> None:
+    """Make `step` of the next publish fail; `crash` makes the exception (rename, fsync)."""
     real_replace, real_fsync_directory = os.replace, container.fsync_directory
     renamed: list[str] = []
 
     def replace(source: Any, target: Any) -> None:
         if step == "manifest rename" and Path(target).name == MANIFEST_NAME:
-            raise InjectedCrash("rename")
+            raise crash("rename")
         real_replace(source, target)
         renamed.append(Path(target).name)
 
     def fsync_directory(path: Path) -> None:
         if renamed and renamed[-1] == MANIFEST_NAME:
-            raise InjectedCrash("directory fsync")
+            raise crash("directory fsync")
         real_fsync_directory(path)
 
     if step == "old tombstones, before writing":
@@ -116,7 +131,7 @@ def inject(step: str, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setattr(os, "replace", replace)
         monkeypatch.setattr(container, "fsync_directory", fsync_directory)
     elif step == "cleanup":
-        monkeypatch.setattr(writer_module, "remove_unreferenced", fail_before)
+        monkeypatch.setattr(writer_module, "remove_unreferenced", fail_when_published)
     else:
         raise AssertionError(step)
 
@@ -160,6 +175,8 @@ def test_an_interrupted_publish_leaves_a_whole_generation(
     after = read(small_db)
     assert after == (expected if published else before)
     assert contents(reader) == before, "a reader in flight lost its generation"
+    if not published:
+        assert stray_files(small_db) == set(), "a failed commit left its files behind"
     assert read_manifest(small_db, DB).generation == (3 if published else 2)
 
     with Writer(small_db, DB) as writer:  # the lock was released; the next load works
@@ -168,6 +185,47 @@ def test_an_interrupted_publish_leaves_a_whole_generation(
     assert stray_files(small_db) == set(), "the next commit left garbage behind"
     after[b"key-12"] = [(b"id-12", 12)]
     assert read(small_db) == after
+
+
+def disk_error(what: str) -> OSError:
+    return OSError(errno.EIO, os.strerror(errno.EIO))
+
+
+@pytest.mark.parametrize(
+    ("step", "outcome"),
+    [
+        ("manifest rename", "nothing was published: generation 2 is still the current one"),
+        ("directory fsync after the rename", "generation 3 was published before the failure"),
+    ],
+)
+def test_a_write_error_says_which_generation_readers_see(
+    small_db: Path, monkeypatch: pytest.MonkeyPatch, step: str, outcome: str
+) -> None:
+    with monkeypatch.context() as patch:
+        inject(step, patch, disk_error)
+        with pytest.raises(WriteError) as failed, Writer(small_db, DB) as writer:
+            stage_a_change(writer)
+            writer.commit()
+    assert str(failed.value).startswith(f"{small_db}: cannot write: {os.strerror(errno.EIO)}")
+    assert str(failed.value).endswith(outcome)
+    assert read_manifest(small_db, DB).generation == failed.value.after
+    assert stray_files(small_db) == set()
+
+
+def test_a_full_spool_fails_the_staging_and_changes_nothing(
+    small_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = read(small_db)
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with Writer(small_db, DB) as writer:
+        monkeypatch.setattr(writer.builder, "add", full)
+        with pytest.raises(WriteError, match="No space left on device; nothing was published"):
+            writer.upsert([Record(b"id-12", (b"key-12",), 12)])
+    assert read(small_db) == before
+    assert stray_files(small_db) == set()
 
 
 def die_at_the_manifest_rename(directory: Path) -> None:
@@ -197,6 +255,7 @@ def test_a_writer_killed_before_the_rename(small_db: Path) -> None:
     assert any(name.startswith(f".{MANIFEST_NAME}.tmp-") for name in leftovers), leftovers
     assert any(name.endswith(".seg") for name in leftovers), leftovers
     with Writer(small_db, DB) as writer:  # the dead process's lock went with it
+        assert stray_files(small_db) == set(), "a new writer keeps a dead one's garbage"
         writer.upsert([Record(b"id-12", (b"key-12",), 12)])
         writer.commit()
     assert stray_files(small_db) == set()
