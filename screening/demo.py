@@ -116,7 +116,7 @@ def read_demo_keys(path: Path) -> tuple[DemoKey, ...]:
         raise DemoError(f"{path}: cannot read the demo keys: {error}") from None
 
 
-def instructions(demo: Demo, host: str, port: int) -> str:
+def instructions(demo: Demo, host: str, port: int, scheme: str = "http") -> str:
     """The keys and a ready curl line, as `serve --demo` prints them."""
     where = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     if ":" in where:
@@ -130,7 +130,7 @@ def instructions(demo: Demo, host: str, port: int) -> str:
     frontline = next(k for k in demo.keys if k.role == "frontline")
     query = {"queries": [{"db": "SLTD", "number": SPECIMEN["number"], "country": "UTO"}]}
     curl = [
-        "curl", "-s", f"http://{where}:{port}/v1/screen",
+        "curl", "-s", f"{scheme}://{where}:{port}/v1/screen",
         "-H", f"Authorization: Bearer {frontline.key}",
         "-H", "Content-Type: application/json",
         "-d", orjson.dumps(query).decode(),

@@ -53,6 +53,14 @@ class MethodNotAllowedError(RequestError):
     status = 405
 
 
+class RequestTimeoutError(RequestError):
+    """408: the request's body did not arrive within `--request-timeout`; the connection
+    is closed after the answer."""
+
+    code = "request_timeout"
+    status = 408
+
+
 class BodyTooLargeError(RequestError):
     """413: the request body is larger than `--max-body`."""
 

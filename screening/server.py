@@ -13,6 +13,11 @@ same files, so the page cache holds one copy. The workers write their metrics to
 private directory the supervisor makes (PROMETHEUS_MULTIPROC_DIR) and removes at exit.
 On SIGTERM a worker stops accepting, lets the requests in flight finish (up to
 `--shutdown-timeout`) and exits 0.
+
+With `--rate`, the supervisor also makes the token-bucket table the workers share
+(rate_limit.py) in that directory; with `--tls-cert`/`--tls-key` it checks the files once
+and each worker serves HTTPS with its own context (tls.py). Idle and slow connections
+are closed after `--request-timeout` (slow_clients.py).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import time
 from dataclasses import dataclass, replace
 from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 import uvloop
 from aiohttp import web
@@ -39,8 +45,10 @@ from screening.demo import instructions, prepare_demo
 from screening.keys import read_keys
 from screening.metrics import MULTIPROC_DIR, worker_gone
 from screening.metrics import flush as flush_metrics
+from screening.rate_limit import BucketTable, RateLimiter, create_table
 from screening.settings import ServeError, Settings
 from screening.state import make_service
+from screening.tls import tls_context
 
 log = logging.getLogger("screening.server")
 
@@ -52,6 +60,8 @@ YOUNG = 5.0
 MAX_RESTART_DELAY = 10.0
 ORPHAN_CHECK = 1.0
 """Seconds between a worker's checks that its supervisor is alive."""
+RATE_TABLE = "rate-limits.table"
+"""The shared token buckets' file, in the supervisor's private directory."""
 LOG_FORMAT = "%(asctime)s %(name)s[%(process)d] %(levelname)s %(message)s"
 
 
@@ -70,14 +80,16 @@ def serve(settings: Settings) -> int:
     if not settings.data_dir.is_dir():
         raise ServeError(f"{settings.data_dir}: no such data directory")
     read_keys(settings.keys_file)  # a broken key file is an error now, not 401s later
+    tls_context(settings)  # and so are TLS files that cannot serve, not a worker crash loop
     reservation = reserve_port(settings.host, settings.port)
     try:
         settings = replace(settings, port=reservation.getsockname()[1])
         if demo is not None:
-            print(instructions(demo, settings.host, settings.port), flush=True)
+            print(instructions(demo, settings.host, settings.port, settings.scheme), flush=True)
         log.info(
-            "serving %s on http://%s:%d with %d worker(s); keys from %s",
+            "serving %s on %s://%s:%d with %d worker(s); keys from %s",
             settings.data_dir,
+            settings.scheme,
             settings.host,
             settings.port,
             settings.workers,
@@ -126,12 +138,16 @@ class Supervisor:
         self.slots = [Slot(index) for index in range(settings.workers)]
         self.stopping = False
         self.metrics_dir: str | None = None
+        self.rate_table: Path | None = None
 
     def run(self) -> int:
-        """Serve with a private metrics directory, removed at exit."""
+        """Serve with a private metrics directory and rate table, removed at exit."""
         previous = os.environ.get(MULTIPROC_DIR)
         self.metrics_dir = tempfile.mkdtemp(prefix="screening-metrics-")
         os.environ[MULTIPROC_DIR] = self.metrics_dir  # the spawned workers inherit it
+        if self.settings.rate > 0:
+            self.rate_table = Path(self.metrics_dir) / RATE_TABLE
+            create_table(self.rate_table)
         try:
             return self._run()
         finally:
@@ -168,7 +184,9 @@ class Supervisor:
 
     def _start(self, slot: Slot) -> None:
         process = self.context.Process(
-            target=worker_main, args=(self.settings, slot.index), name=f"worker-{slot.index}"
+            target=worker_main,
+            args=(self.settings, slot.index, self.rate_table),
+            name=f"worker-{slot.index}",
         )
         process.start()
         slot.process, slot.started, slot.restart_at = process, time.monotonic(), None
@@ -243,11 +261,11 @@ def _drain(descriptor: int) -> None:
         pass
 
 
-def worker_main(settings: Settings, index: int) -> None:
+def worker_main(settings: Settings, index: int, rate_table: Path | None = None) -> None:
     """The body of a worker process."""
     configure_logging()
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        status = runner.run(run_worker(settings, index))
+        status = runner.run(run_worker(settings, index, rate_table))
     sys.exit(status)
 
 
@@ -260,23 +278,43 @@ async def _stop_when_orphaned(stop: asyncio.Event) -> None:
     stop.set()
 
 
-async def run_worker(settings: Settings, index: int) -> int:
-    """Map, listen, serve until SIGTERM/SIGINT, drain; returns the exit status."""
+async def run_worker(settings: Settings, index: int, rate_table: Path | None = None) -> int:
+    """Map, listen, serve until SIGTERM/SIGINT, drain; returns the exit status.
+
+    `rate_table` is the supervisor's bucket table, shared by the workers (rate_limit.py).
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
         service = make_service(settings, index)
+        if rate_table is not None:
+            service.limiter = RateLimiter(settings.rate, table=BucketTable(rate_table))
         await service.live.refresh()
+        ssl_context = tls_context(settings)
     except OSError as error:
         log.error("worker %d: cannot map %s: %s", index, settings.data_dir, error)
         return EXIT_CANNOT_START
+    except ServeError as error:
+        log.error("worker %d: %s", index, error)
+        return EXIT_CANNOT_START
     runner = web.AppRunner(
-        make_app(service), access_log=None, shutdown_timeout=settings.shutdown_timeout
+        make_app(service),
+        access_log=None,
+        shutdown_timeout=settings.shutdown_timeout,
+        keepalive_timeout=settings.request_timeout,  # slow_clients.py: the header deadline
+        lingering_time=settings.request_timeout,
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=True, backlog=1024)
+    site = web.TCPSite(
+        runner,
+        settings.host,
+        settings.port,
+        reuse_port=True,
+        backlog=1024,
+        ssl_context=ssl_context,
+    )
     try:
         await site.start()
     except OSError as error:

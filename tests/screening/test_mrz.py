@@ -500,3 +500,24 @@ def test_hostile_text_raises_only_mrz_errors(mrz: object) -> None:
 
 def test_today_is_the_default() -> None:
     assert parse(TD3).document.birth_date == "1974-08-12"
+
+
+# A character outside the zone's alphabet, anywhere in a zone that is otherwise right: the
+# error names its line and position (1-based), as a clerk reading the 400 needs them.
+STRAY = st.characters(
+    exclude_characters="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789< \t\r\n", exclude_categories=["Cs"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(document=documents(), stray=STRAY, data=st.data())
+def test_a_stray_character_is_named_by_line_and_position(
+    document: Document, stray: str, data: st.DataObject
+) -> None:
+    lines = compose(document)
+    line = data.draw(st.integers(0, len(lines) - 1))
+    position = data.draw(st.integers(0, len(lines[line]) - 1))
+    with pytest.raises(MrzError) as caught:
+        parse("\n".join(_with(lines, line, position, stray)), TODAY)
+    assert caught.value.line == line + 1
+    assert str(caught.value).startswith(f"line {line + 1}, position {position + 1}: {stray!r}")

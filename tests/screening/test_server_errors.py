@@ -7,6 +7,7 @@ request-level error class of the hierarchy is produced by one of these cases.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from indexes import CorruptFileError
 from screening import http_errors, keys
 from screening.errors import ScreeningError
 from screening.keys import add_key
-from screening.testing import LocalClient, MakeClient, Reply
+from screening.testing import LocalClient, MakeClient, Reply, decode_reply
 
 MSGPACK = {"Content-Type": "application/msgpack"}
 SPECIMEN = {"db": "SLTD", "number": "L898902C3", "country": "UTO"}
@@ -75,6 +76,12 @@ CASES: dict[str, tuple[int, str, Case]] = {
         413, "body_too_large",
         lambda http, make, keys, h: make(data=http.service.settings.data, max_body=100).request(
             "POST", "/v1/screen", key=keys["fra"], data=b"x" * 5000, headers=h, chunked=True
+        ),
+    ),
+    "body slower than --request-timeout": (
+        408, "request_timeout",
+        lambda http, make, keys, h: _half_sent(
+            make(data=http.service.settings.data, request_timeout=0.2), keys["fra"], h
         ),
     ),
     "batch over --max-batch": (
@@ -138,6 +145,24 @@ def _body(payload: object, headers: dict[str, str]) -> dict[str, Any]:
 def _twice(client: LocalClient, send: Callable[[LocalClient], Reply]) -> Reply:
     assert send(client).status == 200
     return send(client)
+
+
+def _half_sent(client: LocalClient, key: str, headers: dict[str, str]) -> Reply:
+    """Headers and half the body they announce, then silence: the answer, read to EOF."""
+    return client.loop.run_until_complete(_send_half(client.client.port, key, headers))
+
+
+async def _send_half(port: int | None, key: str, headers: dict[str, str]) -> Reply:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = {"Host": "localhost", "Authorization": f"Bearer {key}", "Content-Length": "100"}
+    lines = [f"{name}: {value}" for name, value in {**head, **headers}.items()]
+    writer.write("\r\n".join(["POST /v1/screen HTTP/1.1", *lines, "", '{"queries": ']).encode())
+    answer = await asyncio.wait_for(reader.read(), 10)  # the server closes the connection
+    writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    header_block, _, body = rest.partition(b"\r\n\r\n")
+    fields = dict(line.split(": ", 1) for line in header_block.decode().split("\r\n"))
+    return decode_reply(int(status_line.split()[1]), fields, body)
 
 
 def _unready(client: LocalClient, send: Callable[[LocalClient], Reply]) -> Reply:
