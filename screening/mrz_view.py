@@ -3,7 +3,8 @@
 The body is `{"mrz": "LINE1\\nLINE2"}` (or the lines as a list) in JSON or msgpack. A zone
 that cannot be read is a 400 naming the line and what is wrong; a zone whose check digits
 fail is still parsed and screened, with `valid: false`. The caller's key country is the
-viewer, as for `/v1/screen`.
+viewer, as for `/v1/screen`, and the check goes to the audit trail before it is answered:
+the zone as sent and its parsed document fields (screening/audit.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 
 from aiohttp import web
 
+from screening.audit import request_id_of
 from screening.codec import read_body, respond
 from screening.http_errors import BadRequestError
 from screening.metrics import count_hits
@@ -49,7 +51,12 @@ async def screen_mrz(request: web.Request) -> web.Response:
         zone = parse(mrz)
     except MrzError as error:
         raise BadRequestError(f"body.mrz: {error}") from None
-    answer = screen_zone(service.live.current(), zone, request[CALLER].country)
+    caller = request[CALLER]
+    answer = screen_zone(service.live.current(), zone, caller.country)
     count_hits(answer["results"])
+    asked = {"mrz": mrz, "document": answer["document"], "valid": answer["valid"]}
+    screened = [code for code, done in answer["screened"].items() if done]
+    request_id = request_id_of(request.headers)
+    service.audit.record(caller, "/v1/screen/mrz", request_id, asked, screened, answer["results"])
     answer["took_us"] = (time.perf_counter_ns() - started) // 1000
     return respond(request, answer)

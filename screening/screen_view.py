@@ -4,7 +4,8 @@ The body is `{"queries": [...]}` in JSON or msgpack. More queries than `--max-ba
 413 whose message states the limit; a body that is not that shape is a 400 naming what
 is wrong; a bad query inside a batch gets its own error entry and the others are
 answered. The caller's key country is the viewer: records restricted to other states are
-never returned.
+never returned. Every answered request is in the audit trail, and its hits with their
+owners, before the answer leaves (screening/audit.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import time
 
 from aiohttp import web
 
+from screening.audit import Audit, databases_of, request_id_of
 from screening.codec import read_body, respond
 from screening.data import Data
 from screening.exact import Result
 from screening.http_errors import BadRequestError, BatchTooLargeError
+from screening.keys import ApiKey
 from screening.metrics import count_hits
 from screening.state import CALLER, SERVICE
 
@@ -53,17 +56,27 @@ def screen_counted(data: Data, queries: list[object], country: str) -> list[Resu
     return results
 
 
+def screen_audited(
+    data: Data, queries: list[object], caller: ApiKey, audit: Audit, request_id: str | None
+) -> list[Result]:
+    """`screen_counted`, then written to the audit trail (a 503 if it cannot be)."""
+    results = screen_counted(data, queries, caller.country)
+    asked = {"queries": queries}
+    audit.record(caller, "/v1/screen", request_id, asked, databases_of(queries), results)
+    return results
+
+
 async def screen(request: web.Request) -> web.Response:
     started = time.perf_counter_ns()
     service = request.app[SERVICE]
     settings = service.settings
     queries = queries_of(await read_body(request, settings.max_body), settings.max_batch)
     data = service.live.current()
-    country = request[CALLER].country
+    work = (data, queries, request[CALLER], service.audit, request_id_of(request.headers))
     if len(queries) <= INLINE_QUERIES:
-        results = screen_counted(data, queries, country)
+        results = screen_audited(*work)
     else:
         loop = asyncio.get_running_loop()
-        results = await loop.run_in_executor(None, screen_counted, data, queries, country)
+        results = await loop.run_in_executor(None, screen_audited, *work)
     took_us = (time.perf_counter_ns() - started) // 1000
     return respond(request, {"results": results, "took_us": took_us})

@@ -55,8 +55,25 @@ class Settings:
     rate: float = field(
         default=0.0,
         metadata=doc(
-            "requests per second per API key and worker, with a 1 s burst; 0 = no limit", "R"
+            "requests per second per API key, shared by all workers, with a 1 s burst;"
+            " 0 = no limit",
+            "R",
         ),
+    )
+    request_timeout: float = field(
+        default=15.0,
+        metadata=doc(
+            "seconds a connection may stay idle or take to send a request's headers (then it"
+            " is closed), and a request's body may take to arrive (then a 408)",
+            "SECONDS",
+        ),
+    )
+    tls_cert: Path | None = field(
+        default=None,
+        metadata=doc("serve HTTPS with this PEM certificate (chain); needs --tls-key", "FILE"),
+    )
+    tls_key: Path | None = field(
+        default=None, metadata=doc("the PEM private key of --tls-cert", "FILE")
     )
     shutdown_timeout: float = field(
         default=30.0,
@@ -65,6 +82,20 @@ class Settings:
     poll_interval: float = field(
         default=0.5,
         metadata=doc("seconds between checks for a new manifest or key file", "SECONDS"),
+    )
+    audit_sync: float = field(
+        default=0.002,
+        metadata=doc(
+            "seconds a written audit or hit line may wait for its fdatasync (one per batch,"
+            " on a thread); 0 = at once",
+            "SECONDS",
+        ),
+    )
+    audit_rotate: int = field(
+        default=64 << 20,
+        metadata=doc(
+            "bytes at which an audit or hits file is sealed and the next one begun", "BYTES"
+        ),
     )
     demo: bool = field(
         default=False,
@@ -84,6 +115,10 @@ class Settings:
     def keys_file(self) -> Path:
         return self.keys if self.keys is not None else self.data_dir / KEYS_FILE_NAME
 
+    @property
+    def scheme(self) -> str:
+        return "http" if self.tls_cert is None else "https"
+
     def check(self) -> Settings:
         """The settings, with --demo's default directory; ValueError says which is wrong."""
         checked = self
@@ -93,16 +128,19 @@ class Settings:
             if not self.demo:
                 raise ValueError("--data DIR is required (or --demo)")
             checked = replace(self, data=DEMO_DATA)
-        for name in ("port", "workers", "max_batch", "max_body", "demo_records"):
+        for name in ("port", "workers", "max_batch", "max_body", "demo_records", "audit_rotate"):
             if getattr(checked, name) < (0 if name == "port" else 1):
                 raise ValueError(f"--{_option(name)}: must be positive")
         if checked.port > 65535:
             raise ValueError("--port: must be 0..65535")
-        for name in ("rate", "shutdown_timeout"):
+        for name in ("rate", "shutdown_timeout", "audit_sync"):
             if getattr(checked, name) < 0:
                 raise ValueError(f"--{_option(name)}: must be zero or more")
-        if checked.poll_interval <= 0:
-            raise ValueError("--poll-interval: must be positive")
+        for name in ("poll_interval", "request_timeout"):
+            if getattr(checked, name) <= 0:
+                raise ValueError(f"--{_option(name)}: must be positive")
+        if (checked.tls_cert is None) != (checked.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key: give both, or neither")
         return checked
 
 

@@ -1,4 +1,5 @@
-"""What one worker serves from, kept on the application: settings, live data, limiter.
+"""What one worker serves from, kept on the application: settings, live data, limiter,
+and the audit trail it writes.
 
 Handlers reach it as `request.app[SERVICE]`, and the authenticated caller as
 `request[CALLER]`.
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from screening.audit import Audit
 from screening.keys import ApiKey
 from screening.live import Live
 from screening.rate_limit import RateLimiter
@@ -24,6 +26,7 @@ class Service:
     settings: Settings
     live: Live
     limiter: RateLimiter
+    audit: Audit
     worker: int = 0
     pid: int = field(default_factory=os.getpid)
     started: float = field(default_factory=time.time)
@@ -36,9 +39,11 @@ CALLER = web.RequestKey("caller", ApiKey)
 
 
 def make_service(settings: Settings, worker: int = 0) -> Service:
-    """A worker's state before anything is mapped (`Live.refresh` maps)."""
+    """A worker's state before anything is mapped (`Live.refresh` maps); its audit
+    journals open at the first screening."""
     live = Live(settings.data_dir, settings.keys_file)
-    return Service(settings, live, RateLimiter(settings.rate), worker)
+    audit = Audit(settings.data_dir, settings.audit_rotate, settings.audit_sync, worker)
+    return Service(settings, live, RateLimiter(settings.rate), audit, worker)
 
 
 @web.middleware
