@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 from loaders import normalise
 from loaders.catalog import Database
 from loaders.countries import ISSUING_STATES
+from loaders.currencies import ALL_CODES, currency
 from loaders.records import SPECIAL_FIELDS
 
 BLOCK_BYTES = 4 << 20  # small enough that numpy's temporaries reuse freed memory
@@ -167,6 +168,13 @@ def _document_number(values: pa.StringArray) -> tuple[pa.Array, np.ndarray]:
     return normalised, _mask(fine)
 
 
+def _identifier(values: pa.StringArray) -> tuple[pa.Array, np.ndarray]:
+    """Plain only when already stored form (A-Z, 0-9, 1..40); anything typed otherwise
+    takes the row path."""
+    sizes = _lengths_of(values)
+    return values, _all_bytes_in(values, UPPER_DIGITS) & (sizes >= 1) & (sizes <= 40)
+
+
 def _member_of(allowed: list[str]) -> Check:
     value_set = pa.array(sorted(allowed), type=pa.string())
 
@@ -235,6 +243,10 @@ def column_check(normaliser: Callable[[str], object]) -> Check | None:
         return _member_of(list(ISSUING_STATES))
     if isinstance(normaliser, normalise.ChoiceNormaliser):
         return _member_of(list(normaliser.options))
+    if normaliser is normalise.identifier:
+        return _identifier
+    if normaliser is currency:
+        return _member_of(sorted(ALL_CODES))
     if normaliser is normalise.document_type:
         return _document_type
     if normaliser is normalise.iso_date:
@@ -257,9 +269,24 @@ class PlainRows:
     visible: list[tuple[int, frozenset[str]]]
 
 
+def column_loadable(db: Database) -> bool:
+    """Whether rows of `db` can take this path: one lookup keyed without a prefix, the
+    identity that lookup's fields, every field stored, no vector (the row path does the
+    rest: several lookups, extra index keys, vectors)."""
+    return (
+        len(db.lookups) == 1
+        and not db.prefixed
+        and not db.identity_fields
+        and db.vector_of is None
+        and len(db.record_fields) == len(db.fields)
+    )
+
+
 def split_plain(db: Database, block: Block, owner: str) -> tuple[PlainRows, np.ndarray]:
     """(the plain rows, packed) and the positions in `block.table` of the other rows."""
     table = block.table
+    if not column_loadable(db):
+        return _no_plain_rows(block), np.arange(table.num_rows)
     plain = np.ones(table.num_rows, dtype=bool)
     stored: dict[str, pa.Array] = {}
     for field in db.fields:
@@ -283,20 +310,32 @@ def split_plain(db: Database, block: Block, owner: str) -> tuple[PlainRows, np.n
         plain &= _mask(pc.is_in(action, value_set=pa.array(["", "upsert"])))
     viewers = _viewer_lists(table, owner, plain)
     plain &= viewers is None or ~_mask(pc.equal(viewers, b"?"))
+    if any(name not in stored for name in db.lookups[0].fields):
+        # a key the columns cannot normalise: every row takes the row path
+        return _no_plain_rows(block), np.arange(table.num_rows)
     rows = np.flatnonzero(plain)
     others = np.flatnonzero(~plain)
     taken = table.take(pa.array(rows))
     stored = {name: values.take(pa.array(rows)) for name, values in stored.items()}
     extras = [c for c in table.column_names if c not in db.by_name and c not in SPECIAL_FIELDS]
-    key = stored[db.key[0]]
+    lookup = db.lookups[0]
+    probed = [stored[name] for name in lookup.fields[: lookup.probe]]
+    key = probed[0] if len(probed) == 1 else pc.binary_join_element_wise(*probed, "\x1f")
     identities = pc.binary_join_element_wise(
-        *(stored[name].cast(pa.binary()) for name in db.key), pa.scalar(owner.encode()), b"\x1f"
+        *(stored[name].cast(pa.binary()) for name in lookup.fields),
+        pa.scalar(owner.encode()),
+        b"\x1f",
     )
     listed = None if viewers is None else viewers.take(pa.array(rows))
     extra_columns = [(c, taken.column(c)) for c in extras]
     packed = _pack(db, stored, owner, identities, listed, extra_columns)
     visible = _visible_rows(listed)
     return PlainRows(block.lines[rows], packed, key, identities, visible), others
+
+
+def _no_plain_rows(block: Block) -> PlainRows:
+    empty = pa.array([], type=pa.binary())
+    return PlainRows(block.lines[:0], empty, pa.array([], type=pa.string()), empty, [])
 
 
 def _viewer_lists(table: pa.Table, owner: str, plain: np.ndarray) -> pa.BinaryArray | None:

@@ -24,7 +24,7 @@ import os
 import random
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from types import MappingProxyType
@@ -34,7 +34,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from loaders import biometrics
 from loaders.document_numbers import NumberStream, state_weights
+from loaders.generators import arms, documents, maritime, objects, persons, vehicles
+from loaders.generators import biometrics as bio
 
 Columns = list[list[str]]
 """One chunk of rows, column by column: ``columns[field][row]``, all the same length."""
@@ -59,6 +62,8 @@ class DbGenerator:
     """Column order of the CSV header; keys of the JSON objects."""
     chunks: Callable[[int, int, date], Iterator[Columns]]
     """``(records, seed, today)`` -> chunks of at most CHUNK_ROWS rows, ``records`` in all."""
+    json: Mapping[str, Callable[[str], object]] = field(default_factory=dict)
+    """Field -> how its CSV text becomes the JSON value a JSON Lines upload carries."""
 
 
 # --- SLTD ---------------------------------------------------------------------------
@@ -317,13 +322,55 @@ def _tdawn_chunks(records: int, seed: int, today: date) -> Iterator[Columns]:
         ]
 
 
+def _json_template(text: str) -> object:
+    """The template of a CSV cell (`f32:` base64) as the JSON array JSON Lines carry."""
+    return biometrics.numbers(text) if text else ""
+
+
+def _json_loci(text: str) -> object:
+    """A profile's CSV compact form as the JSON object JSON Lines carry."""
+    return biometrics.loci(text) if text else ""
+
+
 GENERATORS: Mapping[str, DbGenerator] = MappingProxyType(
     {
         "SLTD": DbGenerator(fields=SLTD_FIELDS, chunks=_sltd_chunks),
         "TDAWN": DbGenerator(fields=TDAWN_FIELDS, chunks=_tdawn_chunks),
+        "SAD": DbGenerator(documents.SAD_FIELDS, documents.sad_chunks),
+        "NOMINAL": DbGenerator(persons.NOMINAL_FIELDS, persons.nominal_chunks),
+        "AFIS": DbGenerator(
+            bio.AFIS_FIELDS, bio.afis_chunks, MappingProxyType({"template": _json_template})
+        ),
+        "FACE": DbGenerator(
+            bio.FACE_FIELDS, bio.face_chunks, MappingProxyType({"template": _json_template})
+        ),
+        "DNA": DbGenerator(bio.DNA_FIELDS, bio.dna_chunks, MappingProxyType({"loci": _json_loci})),
+        "SMV": DbGenerator(vehicles.SMV_FIELDS, vehicles.smv_chunks),
+        "VESSELS": DbGenerator(maritime.VESSELS_FIELDS, maritime.vessels_chunks),
+        "WOA": DbGenerator(objects.WOA_FIELDS, objects.woa_chunks),
+        "IARMS": DbGenerator(arms.IARMS_FIELDS, arms.iarms_chunks),
+        "IFRT": DbGenerator(arms.IFRT_FIELDS, arms.ifrt_chunks),
+        "IBIN": DbGenerator(arms.IBIN_FIELDS, arms.ibin_chunks),
+        "ICSE": DbGenerator(objects.ICSE_FIELDS, objects.icse_chunks),
+        "DIALDOC": DbGenerator(documents.DIALDOC_FIELDS, documents.dialdoc_chunks),
+        "EDISON": DbGenerator(documents.EDISON_FIELDS, documents.edison_chunks),
+        "COUNTERFEIT": DbGenerator(objects.COUNTERFEIT_FIELDS, objects.counterfeit_chunks),
+        "PIRACY": DbGenerator(maritime.PIRACY_FIELDS, maritime.piracy_chunks),
+        "GEIGER": DbGenerator(objects.GEIGER_FIELDS, objects.geiger_chunks),
     }
 )
-"""Database code -> its generator. Add the other databases here."""
+"""Database code -> its generator (loaders/generators/ for all but SLTD and TDAWN)."""
+
+
+def _as_json(generator: DbGenerator, chunks: Iterable[Columns]) -> Iterator[Columns]:
+    """Chunks whose structured columns (templates, loci) hold JSON values, for JSON Lines."""
+    positions = [
+        (generator.fields.index(name), to_json) for name, to_json in generator.json.items()
+    ]
+    for columns in chunks:
+        for position, to_json in positions:
+            columns[position] = [to_json(value) for value in columns[position]]  # type: ignore[misc]
+        yield columns
 
 
 # --- writing --------------------------------------------------------------------------
@@ -434,6 +481,8 @@ def generate(
     if seed < 0:
         raise ValueError(f"seed must be zero or more, not {seed}")
     chunks = generator.chunks(records, seed, date.today())
+    if writer is _write_jsonl and generator.json:
+        chunks = _as_json(generator, chunks)
     return _write_atomically(out, lambda f: writer(f, generator.fields, chunks, progress))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from datetime import date
 from functools import lru_cache
 
@@ -126,3 +127,89 @@ class ChoiceNormaliser:
 def text(value: str) -> str:
     """Free text: surrounding spaces dropped."""
     return value.strip()
+
+
+def ascii_upper(value: str) -> str:
+    """Upper-case ASCII letters only: "ß".upper() is "SS" and "ı".upper() is "I", which
+    would let a character no identifier holds pass as one."""
+    if value.isascii():
+        return value.upper()
+    return "".join(c.upper() if c.isascii() else c for c in value)
+
+
+IDENTIFIER_DROP = str.maketrans("", "", " -<\t/._")
+IDENTIFIER = re.compile(r"[A-Z0-9]{1,40}")
+
+
+def identifier(value: str) -> str:
+    """A serial number, exhibit or object id: letters and digits, case folded; spaces and
+    the separators `- / . _ <` are how it was typed, not part of it (like a document number)."""
+    text = ascii_upper(value.translate(IDENTIFIER_DROP))
+    if not text:
+        raise FieldError("is empty")
+    if not IDENTIFIER.fullmatch(text):
+        bad = sorted({c for c in text if not ("A" <= c <= "Z" or "0" <= c <= "9")})
+        if bad:
+            raise FieldError(f"{value!r} has characters other than A-Z and 0-9: {''.join(bad)!r}")
+        raise FieldError(f"{value!r} is longer than 40 characters")
+    return text
+
+
+MAKE_PUNCTUATION = re.compile(r"[^0-9A-Z]+")
+MAKE_ALIASES = {
+    "H K": "HECKLER KOCH", "HK": "HECKLER KOCH", "HECKLER UND KOCH": "HECKLER KOCH",
+    "S W": "SMITH WESSON", "SW": "SMITH WESSON", "SMITH AND WESSON": "SMITH WESSON",
+    "VW": "VOLKSWAGEN", "MERCEDES": "MERCEDES BENZ", "CZ": "CESKA ZBROJOVKA",
+    "SIG": "SIG SAUER", "SIGSAUER": "SIG SAUER", "FN": "FN HERSTAL",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=1 << 14)
+def make(value: str) -> str:
+    """A maker's (or model's) name with case, accents and punctuation folded, so that
+    `Heckler & Koch`, `HECKLER-KOCH` and `H&K` meet: upper-case ASCII words, one space
+    apart; `&` and `und`/`and` between words dropped; a few well-known abbreviations
+    spelled out (MAKE_ALIASES)."""
+    folded = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode().upper()
+    words = [w for w in MAKE_PUNCTUATION.split(folded) if w]
+    if not words:
+        raise FieldError(f"{value!r} has no letter or digit")
+    text = " ".join(words)
+    text = MAKE_ALIASES.get(text, text)
+    return MAKE_ALIASES.get(text.replace(" AND ", " ").replace(" UND ", " "), text)
+
+
+TRUE_WORDS = frozenset(("true", "yes", "y", "1"))
+FALSE_WORDS = frozenset(("false", "no", "n", "0"))
+
+
+def boolean(value: str) -> bool:
+    """true/false, yes/no, 1/0 in any case."""
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise FieldError(f"{value!r} is not true or false (yes/no, 1/0)")
+
+
+DECIMAL = re.compile(r"(\d{1,12})(?:\.(\d{1,4}))?")
+
+
+def amount(value: str) -> str:
+    """A face value written with a dot and no thousands separator: `50`, `0.50` is `0.5`."""
+    text = value.strip().replace(" ", "")
+    match = DECIMAL.fullmatch(text)
+    if match is None:
+        raise FieldError(f"{value!r} is not an amount (digits, optionally .digits)")
+    whole, fraction = match.groups()
+    fraction = (fraction or "").rstrip("0")
+    return f"{int(whole)}.{fraction}" if fraction else str(int(whole))
+
+
+def states(value: str) -> list[str]:
+    """One state or several (`;`-separated), as a list: nationalities, for instance."""
+    listed = list(state_list(value))
+    if not listed:
+        raise FieldError("is empty")
+    return listed

@@ -19,7 +19,7 @@ import orjson
 
 Row = dict[str, str]
 
-FORMATS = ("csv", "jsonl")
+FORMATS = ("csv", "jsonl", "un-xml")
 
 
 class UnreadableFileError(Exception):
@@ -65,7 +65,14 @@ class Upload:
             raise UnreadableFileError(self.name, error.strerror or str(error)) from None
 
 
-def read_rows(upload: Upload, stream: IO[bytes]) -> Iterator[tuple[int, Row] | BadRow]:
+def read_rows(
+    upload: Upload, stream: IO[bytes], notes: list[str] | None = None
+) -> Iterator[tuple[int, Row] | BadRow]:
+    """`notes` receives what a reader has to say besides rows (the UN list: entities skipped)."""
+    if upload.format == "un-xml":
+        from loaders.un_xml import read_un_list  # it builds on this module's types
+
+        return read_un_list(upload.name, stream, notes if notes is not None else [])
     if upload.format == "csv":
         return _csv_rows(upload.name, stream)
     if upload.format == "jsonl":
@@ -182,9 +189,18 @@ def _jsonl_rows(name: str, stream: IO[bytes]) -> Iterator[tuple[int, Row] | BadR
 
 
 def _flat_row(value: dict[str, object]) -> Row | str:
-    """JSON values become the same strings a CSV would hold; nested values are refused."""
+    """JSON values become the same strings a CSV would hold; a list of strings is
+    `;`-joined, any other list or object becomes its JSON text. Field names are folded as
+    a CSV header's are, and refused where a header would be (empty, or named twice)."""
     row: Row = {}
+    names: dict[str, str] = {}
     for key, item in value.items():
+        name = key.strip().lower()
+        if not name:  # as a CSV header may not have an empty column name, nor name one twice
+            return f"field {key!r} has an empty name"
+        if name in names:
+            return f"fields {names[name]!r} and {key!r} are the same field, {name!r}"
+        names[name] = key
         if item is None:
             continue
         if isinstance(item, bool):
@@ -193,6 +209,10 @@ def _flat_row(value: dict[str, object]) -> Row | str:
             row[key.strip().lower()] = str(item)
         elif isinstance(item, list) and all(isinstance(i, str) for i in item):
             row[key.strip().lower()] = ";".join(item)
+        elif isinstance(item, list | dict):
+            # a template (list of numbers) or DNA loci (object): its JSON text, which the
+            # field's normaliser reads (loaders/biometrics.py)
+            row[key.strip().lower()] = orjson.dumps(item).decode()
         else:
             return f"field {key!r} holds a {type(item).__name__}, expected text"
     return row

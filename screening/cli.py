@@ -55,6 +55,13 @@ def _generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _catalog(args: argparse.Namespace) -> int:
+    from loaders.catalog_docs import markdown_table
+
+    print(markdown_table())
+    return EXIT_OK
+
+
 def _loaded(args: argparse.Namespace) -> Iterator[tuple[str, Path]]:
     """(code, folder) of `--db`, or of every database with data, under `--data`."""
     codes = [database(args.db).code] if args.db else list(DATABASES)
@@ -89,9 +96,21 @@ def _compact(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from bench.soak import SoakOptions, run_soak
     from bench.suite import main as bench_main
 
-    return bench_main(args.records, Path(args.work), args.quick, http=not args.no_http)
+    status = EXIT_OK
+    if args.names or (not args.soak and args.persons > 0):
+        from bench.names import main as names_main
+
+        status = names_main(args.persons, Path(args.work))
+        if args.names:
+            return status
+    if not args.soak:
+        status = bench_main(args.records, Path(args.work), args.quick, http=not args.no_http)
+    if args.soak_seconds <= 0 or (args.no_http and not args.soak):
+        return status
+    return max(status, run_soak(Path(args.work), SoakOptions(seconds=args.soak_seconds)))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -115,6 +134,33 @@ def _keys_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from screening.audit import TrailFilter, audit_directory, read_trail, since_stamp
+
+    data = Path(args.data)
+    if not data.is_dir():
+        raise DataDirError(f"{data}: no such data directory")
+    try:
+        since = since_stamp(args.since) if args.since else None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    out = sys.stdout.buffer
+    try:
+        for line, damaged in read_trail(data, TrailFilter(since, args.key, args.hits)):
+            if damaged:
+                print(
+                    f"screening audit: {audit_directory(data)}/{line.at.file:08d}.jsonl, byte"
+                    f" {line.at.offset:,}: a damaged line (a write cut short by a crash), skipped",
+                    file=sys.stderr,
+                )
+            else:
+                out.write(line.text + b"\n")
+        out.flush()
+    except BrokenPipeError:  # `screening audit ... | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="screening", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +181,9 @@ def _parser() -> argparse.ArgumentParser:
     generator.add_argument("--seed", type=int, default=0)
     generator.set_defaults(run=_generate)
 
+    cataloger = commands.add_parser("catalog", help="the databases, as a Markdown table")
+    cataloger.set_defaults(run=_catalog)
+
     checker = commands.add_parser(
         "check", help="verify every checksum of the data and print each segment's health"
     )
@@ -154,11 +203,37 @@ def _parser() -> argparse.ArgumentParser:
     bencher.add_argument(
         "--no-http", action="store_true", help="the engine table only (no wrk, no servers)"
     )
+    bencher.add_argument(
+        "--soak", action="store_true", help="the soak table only (bench/README.md)"
+    )
+    bencher.add_argument(
+        "--persons", type=int, default=1_000_000,
+        help="NOMINAL size for the name-matching table (UN list + generated); 0: skip it",
+    )  # fmt: skip
+    bencher.add_argument(
+        "--names", action="store_true", help="the name-matching table only (bench/names.py)"
+    )
+    bencher.add_argument(
+        "--soak-seconds", type=int, default=180, help="the soak's length; 0: no soak"
+    )
     bencher.set_defaults(run=_bench)
 
     server = commands.add_parser("serve", help="serve a data directory over HTTP")
     add_arguments(server)
     server.set_defaults(run=_serve)
+
+    auditor = commands.add_parser(
+        "audit", help="print the audit trail as JSON lines, oldest first (SERVING.md: Audit)"
+    )
+    auditor.add_argument("--data", required=True, help="data directory")
+    auditor.add_argument(
+        "--since", metavar="ISO", help="only checks at or after this date or time (UTC if no zone)"
+    )
+    auditor.add_argument(
+        "--key", metavar="NAME", help="only checks made with this key (name or id)"
+    )
+    auditor.add_argument("--hits", action="store_true", help="only checks that hit")
+    auditor.set_defaults(run=_audit)
 
     keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)
     adder = keys.add_parser("add", help="make an API key; prints it once, stores its hash")

@@ -6,7 +6,7 @@ wraps the same object, so a notebook, the benchmarks and a terminal get the same
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,17 @@ from indexes import (
 )
 from loaders.catalog import DATABASES, Database
 from loaders.normalise import FieldError, state
-from screening.errors import NotLoadedError, ScreeningError
+from screening.errors import NotLoadedError, NotSupportedError, QueryError, ScreeningError
 from screening.exact import Result, screen_exact
-from screening.queries import COLUMN_BATCH, ExactQuery, parse_column, parse_query
+from screening.matchers import matcher, missing
+from screening.queries import (
+    COLUMN_BATCH,
+    columnar,
+    lookup_shapes,
+    parse_column,
+    parse_exact,
+    query_database,
+)
 
 Stamp = tuple[int, int] | None
 """A manifest's (inode, mtime_ns), or None when there is none (`indexes.manifest_stamp`)."""
@@ -122,22 +130,23 @@ class Data:
         if len(queries) == 1:
             return [self._screen_one(queries[0], country)]
         results: list[Result | None] = [None] * len(queries)
-        by_db: dict[str, list[tuple[int, ExactQuery]]] = {}
+        groups: dict[tuple[str, str], list[tuple[int, object]]] = {}
         for code, items in _by_database(queries).items():
             db = DATABASES.get(code)
-            parsed: list[tuple[int, ExactQuery]] = []
+            parsed: list[tuple[int, str, object]] = []
             rest = items
-            if db is not None and db.screenable and len(items) >= COLUMN_BATCH:
-                parsed, rest = parse_column(db, items)
+            if db is not None and columnar(db) and len(items) >= COLUMN_BATCH:
+                columns, rest = parse_column(db, items)
+                parsed = [(index, "exact", one) for index, one in columns]
             for index, query in rest:
                 try:
-                    parsed.append((index, parse_query(query, f"queries[{index}]")))
+                    parsed.append((index, *route(query, f"queries[{index}]")))
                 except ScreeningError as error:
-                    results[index] = {"error": {"code": error.code, "message": str(error)}}
-            for index, one in parsed:
-                by_db.setdefault(one.db.code, []).append((index, one))
-        for code, items in by_db.items():
-            answers = self._screen_db(code, [parsed for _, parsed in items], country)
+                    results[index] = _error_entry(error)
+            for index, name, one in parsed:
+                groups.setdefault((_code_of(one, code), name), []).append((index, one))
+        for (code, name), items in groups.items():
+            answers = self._screen_db(code, name, [one for _, one in items], country)
             for (index, _), answer in zip(items, answers, strict=True):
                 results[index] = answer
         return [result for result in results if result is not None]
@@ -145,22 +154,73 @@ class Data:
     def _screen_one(self, query: object, country: str | None) -> Result:
         """The terminal's usual request, one document: no grouping, no columns."""
         try:
-            parsed = parse_query(query, "queries[0]")
+            name, parsed = route(query, "queries[0]")
         except ScreeningError as error:
-            return {"error": {"code": error.code, "message": str(error)}}
-        return self._screen_db(parsed.db.code, [parsed], country)[0]
+            return _error_entry(error)
+        code = query["db"].strip().upper()  # type: ignore[index]
+        return self._screen_db(code, name, [parsed], country)[0]
 
-    def _screen_db(self, code: str, queries: list[ExactQuery], country: str | None) -> list[Result]:
+    def _screen_db(
+        self, code: str, name: str, queries: list[object], country: str | None
+    ) -> list[Result]:
         snapshot = self.snapshots.get(code)
         if snapshot is None:
             # Never a silent miss: an officer must see that this database was not checked.
             error = NotLoadedError(f"{code}: no data is loaded on this server; not screened")
-            return [{"error": {"code": error.code, "message": str(error)}} for _ in queries]
-        return screen_exact(snapshot, queries, country)
+            return [_error_entry(error) for _ in queries]
+        if name == "exact":
+            return screen_exact(snapshot, queries, country)  # type: ignore[arg-type]
+        plugged = matcher(name)
+        assert plugged is not None  # route() only picks available matchers
+        return plugged.screen(snapshot, DATABASES[code], queries, country)
 
     def close(self) -> None:
         self.snapshots.clear()
         self._caches.clear()
+
+
+def route(query: object, where: str) -> tuple[str, object]:
+    """(matcher name, parsed query): the first of the database's matchers this build has
+    that accepts the query; exact-only databases (SLTD...) go straight to the exact parser,
+    whose messages name the missing field."""
+    db = query_database(query, where)
+    assert isinstance(query, Mapping)
+    if db.matchers == ("exact",):
+        return "exact", parse_exact(db, query, where)
+    for name in db.matchers:
+        plugged = matcher(name)
+        if plugged is not None and plugged.accepts(db, query):
+            return name, plugged.parse(db, query, where)
+    absent = missing(db)
+    if absent:
+        raise NotSupportedError(
+            f"{where}: screening {db.code} by {_query_fields(db, absent)} is not supported yet "
+            f"(its {' and '.join(absent)} matcher is not built)"
+            + (f"; it can be screened by {lookup_shapes(db)}" if "exact" in db.matchers else "")
+        )
+    raise QueryError(f"{where}: {db.code} is screened by {_query_fields(db, db.matchers)}")
+
+
+def _query_fields(db: Database, matchers: tuple[str, ...]) -> str:
+    """What queries for these matchers of `db` give, for a message."""
+    shapes = []
+    for name in matchers:
+        if name == "exact":
+            shapes.append(lookup_shapes(db))
+        elif name == "name":
+            shapes.append(" and ".join(db.name_query or db.name_fields[:1]))
+        else:
+            shapes.append(db.query_extra[0])
+    return ", or ".join(shapes)
+
+
+def _code_of(parsed: object, written: str) -> str:
+    db = getattr(parsed, "db", None)
+    return db.code if isinstance(db, Database) else written
+
+
+def _error_entry(error: ScreeningError) -> Result:
+    return {"error": {"code": error.code, "message": str(error)}}
 
 
 def _by_database(queries: Sequence[object]) -> dict[str, list[tuple[int, Any]]]:

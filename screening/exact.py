@@ -1,18 +1,20 @@
-"""The `exact` matcher: key fields equal after normalisation, through the hashed index.
+"""The `exact` matcher: a lookup's fields equal after normalisation, through the hashed index.
 
-The index is keyed on the first key field only, so one probe finds both the exact record
-and its weaker kin (SLTD: the same number issued by another state, `number_only`).
+A lookup is probed by its first `probe` fields only, so one probe finds both the exact
+record and its weaker kin (SLTD: the same number issued by another state, `number_only`;
+IARMS: the same serial on another make, `serial_only`); every field of the lookup equal is
+`exact`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from indexes import Snapshot
 from loaders.catalog import Database, record_id
 from loaders.records import decode
-from screening.queries import ExactQuery
+from screening.queries import ExactQuery, has_lookup, parse_exact
 
 Result = dict[str, Any]
 
@@ -45,7 +47,8 @@ def _result(snapshot: Snapshot, query: ExactQuery, hits: list[tuple[int, int]]) 
 def _match(query: ExactQuery, identity: bytes, data: object) -> Result:
     db: Database = query.db
     record = decode(db, data)
-    exact = all(record.get(name) == value for name, value in zip(db.key, query.values, strict=True))
+    names = query.lookup.fields
+    exact = all(record.get(name) == value for name, value in zip(names, query.values, strict=True))
     return {
         "db": db.code,
         "id": record_id(db, identity),
@@ -53,3 +56,23 @@ def _match(query: ExactQuery, identity: bytes, data: object) -> Result:
         "score": 1.0 if exact else 0.0,
         "record": record,
     }
+
+
+class ExactMatcher:
+    """The `exact` matcher as a plug-in (screening/matchers.py)."""
+
+    name = "exact"
+
+    def accepts(self, db: Database, query: Mapping[str, object]) -> bool:
+        return has_lookup(db, query)
+
+    def parse(self, db: Database, query: Mapping[str, object], where: str) -> ExactQuery:
+        return parse_exact(db, query, where)
+
+    def screen(
+        self, snapshot: Snapshot, db: Database, parsed: Sequence[object], viewer: str | None
+    ) -> list[Result]:
+        return screen_exact(snapshot, parsed, viewer)  # type: ignore[arg-type]
+
+
+MATCHER = ExactMatcher()

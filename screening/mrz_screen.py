@@ -2,9 +2,11 @@
 
 Every database of `MRZ_DATABASES` is either screened, through `Data.screen` with the
 caller's country (so visibility rules apply exactly as for `/v1/screen`), or listed in
-`not_screened` with the reason: a database this build cannot screen yet (NOMINAL until
-its name matcher lands), one with no data on this server, or a zone that gives no usable
-key (no document number, an issuing state that is not an ICAO code). Never a silent miss.
+`not_screened` with the reason: a database this build cannot screen (its matcher is not
+in the build), one with no data on this server, or a zone that gives no usable key (no
+document number, an issuing state that is not an ICAO code). Never a silent miss. The
+holder is screened by the name matcher (screening/name_match.py) with the zone's surname,
+given names, birth date and nationality.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from loaders.catalog import DATABASES
 from screening.data import Data
+from screening.matchers import screenable
 from screening.mrz import Document, Zone
 
 MRZ_DATABASES = ("SLTD", "TDAWN", "NOMINAL")
@@ -54,7 +57,7 @@ def screen_zone(data: Data, zone: Zone, country: str | None) -> dict[str, Any]:
 
 def _cannot_screen(data: Data, code: str) -> str | None:
     db = DATABASES[code]
-    if not db.screenable:
+    if not screenable(db):
         return f"screening {code} is not supported yet: its {db.matcher} matcher is not built"
     if code not in data.snapshots:
         return f"no {code} data is loaded on this server"

@@ -13,8 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from loaders.catalog import DATABASES, NOTICE_TYPES, SLTD_STATUSES
+from loaders.biometrics import Template
+from loaders.catalog import DATABASES, NOTICE_TYPES, SLTD_STATUSES, Database, Field
 from screening.codec import MSGPACK_TYPE, respond
+from screening.hits_view import DEFAULT_LIMIT as DEFAULT_HITS_PAGE
+from screening.hits_view import MAX_LIMIT as MAX_HITS_PAGE
 from screening.keys import ROLES
 from screening.mrz import LAYOUTS
 from screening.mrz_screen import MRZ_DATABASES
@@ -29,6 +32,7 @@ REQUEST_ERROR_CODES: dict[int, tuple[str, ...]] = {
     403: ("forbidden",),
     404: ("not_found",),
     405: ("method_not_allowed",),
+    408: ("request_timeout",),
     413: ("body_too_large", "batch_too_large"),
     429: ("rate_limited",),
     500: ("internal",),
@@ -39,7 +43,8 @@ REQUEST_ERROR_CODES: dict[int, tuple[str, ...]] = {
 QUERY_ERROR_CODES = ("bad_query", "not_supported", "not_loaded")
 """The codes of one query's error entry in a batch's `results`."""
 
-MATCH_KINDS = ("exact", "number_only", "fuzzy")
+WEAKER_MATCHES = (db.weaker_match for db in DATABASES.values() if db.weaker_match)
+MATCH_KINDS = tuple(dict.fromkeys(["exact", *WEAKER_MATCHES, "fuzzy", "similar", "profile"]))
 
 RESPONSE_NAMES: dict[int, tuple[str, str]] = {
     400: ("BadRequest", "The body is not JSON/msgpack or not the route's shape; the message "
@@ -50,6 +55,8 @@ RESPONSE_NAMES: dict[int, tuple[str, str]] = {
     404: ("NotFound", "No such route (only with a valid key: see 401)."),
     405: ("MethodNotAllowed", "A known path with a method it does not take; `Allow` lists the "
           "methods it does."),
+    408: ("RequestTimeout", "The body did not arrive within `--request-timeout` of the "
+          "headers; the connection is closed after this answer."),
     413: ("TooLarge", "The body is over `--max-body` (`body_too_large`), or the batch over "
           "`--max-batch` (`batch_too_large`); the message states the limit."),
     429: ("RateLimited", "Over `--rate` requests per second for this key; `Retry-After` says "
@@ -203,6 +210,28 @@ def _schemas() -> dict[str, Schema]:
                     "segments": {"type": "integer", "minimum": 0},
                     "loaded": {"type": "boolean"},
                     "screenable": {"type": "boolean"},
+                    "threshold": {
+                        "type": "number",
+                        "description": "score for a hit (DNA: agreeing loci)",
+                    },
+                    "fields": {
+                        "type": "array",
+                        "items": _object(
+                            {
+                                "name": {"type": "string"},
+                                "required": {"type": "boolean"},
+                                "description": {"type": "string"},
+                            },
+                            ("name", "required", "description"),
+                        ),
+                        "description": "the upload fields (README.md: upload formats)",
+                    },
+                    "lookups": {
+                        "type": "array",
+                        "items": {"type": "array", "items": {"type": "string"}},
+                        "description": "exact lookups: each the fields a query must all give",
+                    },
+                    "name_fields": {"type": "array", "items": {"type": "string"}},
                 },
                 (
                     "code",
@@ -221,20 +250,13 @@ def _schemas() -> dict[str, Schema]:
                 ("databases",),
                 "Every database of the catalog, SLTD first.",
             ),
-            "Query": _object(
-                {
-                    "db": {
-                        "type": "string",
-                        "description": "a database code (any case): " + ", ".join(DATABASES),
-                    },
-                    "number": {"type": "string", "description": "SLTD, TDAWN: as printed"},
-                    "country": {"type": "string", "description": "SLTD, TDAWN: issuing state"},
-                },
-                ("db",),
-                "One query: `db` and that database's key fields (shared/DATABASES.md). A "
-                "wrong query gets its own error entry in `results`; it does not fail the "
-                "batch.",
-            ),
+            "Query": {
+                "anyOf": [_ref(f"Query{code}") for code in DATABASES],
+                "description": "One query: `db` and the fields that database is screened by "
+                "(one `Query<CODE>` schema per database, from the catalog). A wrong query "
+                "gets its own error entry in `results`; it does not fail the batch.",
+            },
+            **_query_schemas(),
             "ScreenRequest": _object(
                 {
                     "queries": {
@@ -426,9 +448,99 @@ def _schemas() -> dict[str, Schema]:
                 },
                 ("key", "id", "name", "country", "role", "created", "created_by"),
             ),
+            "Hit": _object(
+                {
+                    "at": {"type": "string", "format": "date-time", "description": "UTC"},
+                    "db": {"type": "string"},
+                    "id": {"type": "string", "description": "the record's id"},
+                    "match": {"type": "string", "enum": list(MATCH_KINDS)},
+                    "record": _ref("Record"),
+                    "by": _object(
+                        {
+                            "country": {"type": "string", "description": "of the checking key"},
+                            "name": {"type": "string", "description": "the key's name"},
+                        },
+                        ("country", "name"),
+                        "Where the check was made: the key that made it.",
+                    ),
+                    "check": {
+                        "type": "string",
+                        "description": "the check's id, as in the audit trail",
+                    },
+                    "endpoint": {"type": "string", "enum": ["/v1/screen", "/v1/screen/mrz"]},
+                },
+                ("at", "db", "id", "match", "record", "by", "check", "endpoint"),
+                "One hit on one of the caller's country's records.",
+            ),
+            "Hits": _object(
+                {
+                    "hits": {
+                        "type": "array",
+                        "items": _ref("Hit"),
+                        "description": "oldest first, at most `limit`",
+                    },
+                    "cursor": {
+                        "type": "string",
+                        "description": "pass as `since` to get only newer hits",
+                    },
+                    "more": {
+                        "type": "boolean",
+                        "description": "`limit` cut the page short: ask again now",
+                    },
+                },
+                ("hits", "cursor", "more"),
+            ),
         }
     )
     return schemas
+
+
+def _query_schemas() -> dict[str, Schema]:
+    """`Query<CODE>` for every database of the catalog: its code and query fields."""
+    return {f"Query{db.code}": _query_schema(db) for db in DATABASES.values()}
+
+
+def _query_schema(db: Database) -> Schema:
+    properties: Schema = {
+        "db": {"type": "string", "enum": [db.code], "description": f"{db.name} (any case)"}
+    }
+    for name in db.query_fields:
+        properties[name] = _query_field(db.by_name[name])
+    shapes = []
+    if "exact" in db.matchers:
+        shapes += [" + ".join(lookup.fields) for lookup in db.lookups]
+    if "name" in db.matchers:
+        shapes.append(" + ".join(db.name_query or db.name_fields[:1]) + " (by name)")
+    for kind, field in (("vector", "template"), ("profile", "loci")):
+        if kind in db.matchers and field in db.by_name:
+            shapes.append(field)
+    if "vector" in db.matchers and "phash" in db.by_name:
+        shapes.append("phash (Hamming distance)")
+    schema = _object(
+        properties,
+        ("db",),
+        f"{db.code}, `{db.matcher}` matcher: screened by " + "; or ".join(shapes),
+    )
+    return schema
+
+
+def _query_field(field: Field) -> Schema:
+    normaliser = field.normaliser
+    if isinstance(normaliser, Template):
+        return {
+            "type": "array",
+            "items": {"type": "number"},
+            "minItems": normaliser.dimension,
+            "maxItems": normaliser.dimension,
+            "description": field.doc,
+        }
+    if field.name == "loci":
+        return {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": field.doc,
+        }
+    return {"type": "string", "description": field.doc or field.name}
 
 
 def _paths() -> dict[str, Schema]:
@@ -462,7 +574,7 @@ def _paths() -> dict[str, Schema]:
                 "requestBody": _body("ScreenRequest", "JSON, or msgpack with its content type."),
                 "responses": {
                     "200": _ok("ScreenResponse", "One result or query error per query."),
-                    **_errors(400, 401, 413, 429, 500, 503),
+                    **_errors(400, 401, 408, 413, 429, 500, 503),
                 },
             }
         },
@@ -473,7 +585,39 @@ def _paths() -> dict[str, Schema]:
                 "requestBody": _body("MrzRequest", "JSON, or msgpack with its content type."),
                 "responses": {
                     "200": _ok("MrzResponse", "The zone as read, and what screening found."),
-                    **_errors(400, 401, 413, 429, 500, 503),
+                    **_errors(400, 401, 408, 413, 429, 500, 503),
+                },
+            }
+        },
+        "/v1/hits": {
+            "get": {
+                "operationId": "hits",
+                "summary": "The hits on the caller's country's own records (ncb keys only)",
+                "parameters": [
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "required": False,
+                        "description": "the `cursor` of the previous answer; none: from the "
+                        "oldest hit kept",
+                        "schema": {"type": "string"},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "description": "most hits in one answer",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_HITS_PAGE,
+                            "default": DEFAULT_HITS_PAGE,
+                        },
+                    },
+                ],
+                "responses": {
+                    "200": _ok("Hits", "The next hits, and the cursor past them."),
+                    **_errors(400, 401, 403, 429, 500),
                 },
             }
         },
@@ -484,7 +628,7 @@ def _paths() -> dict[str, Schema]:
                 "requestBody": _body("KeyRequest", "JSON, or msgpack; at most 4,096 bytes."),
                 "responses": {
                     "201": _ok("NewKey", "The new key, shown this once, and its entry."),
-                    **_errors(400, 401, 403, 413, 429, 500, 503),
+                    **_errors(400, 401, 403, 408, 413, 429, 500, 503),
                 },
             }
         },

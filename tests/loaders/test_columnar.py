@@ -149,7 +149,7 @@ def test_a_field_without_a_column_check_takes_the_row_path() -> None:
     for required, plain_rows in ((False, ["N1"]), (True, [])):
         field = Field("kind", unchecked.normaliser, required)
         db = Database("TEST", "test", "exact", ("number", "country"),
-                      (*SLTD.fields[:2], field), loadable=True)  # fmt: skip
+                      (*SLTD.fields[:2], field), weaker_match="number_only")  # fmt: skip
         columns = ["number", "country", "kind"]
         block = next(columnar.csv_blocks(io.BytesIO(b"N1,FRA,\nN2,FRA,Big\n"), columns, 2))
         plain, others = columnar.split_plain(db, block, "FRA")
@@ -187,3 +187,57 @@ def test_a_non_utf8_line_is_named_by_the_row_path(tmp_path: Path) -> None:
     with pytest.raises(UnreadableFileError) as raised:
         load.load(tmp_path / "data", "SLTD", "FRA", [Upload.of(str(path))])
     assert raised.value.line == 3
+
+
+# The other databases the column path takes (one unprefixed lookup, every field stored):
+# SAD (number probe), GEIGER (identifier key), EDISON (a three-field key). COUNTERFEIT and
+# the rest go to the row path whole, which this also checks (`column_loadable`).
+OTHER_VALUES = {
+    **VALUES,
+    "doc_kind": ["visa", "Visa", "passport", "banknote", "", "id_card"],
+    "serial": ["QSA-12345", "QSA12345", "qsa12345", "AB#1", "", "A" * 41, "X1"],
+    "isotope": ["Cs-137", "cs137", "", "Xx-1", "Co-60"],
+    "series": ["2019A", "2019a", "2019-A", "", "#"],
+    "valid_from": VALUES["reported_on"],
+    "valid_to": ["2030-01-01", "", "2030-02-30"],
+    "features": ["", "UV fibres", " x", "é"],
+    "status": [*VALUES["status"], "missing", "abandoned"],
+    "currency": ["USD", "usd", "XYZ", ""],
+    "denomination": ["50", "050", "0.50", "1,000", ""],
+}
+OTHER_COLUMNS = {
+    "SAD": ["number", "country", "doc_kind", "status", "reported_on", "visible_to", "action"],
+    "GEIGER": ["serial", "isotope", "status", "reported_on", "visible_to", "action", "colour"],
+    "EDISON": ["country", "doc_kind", "series", "valid_from", "valid_to", "features", "action"],
+    "COUNTERFEIT": ["currency", "denomination", "serial", "action"],
+}
+
+
+@pytest.mark.parametrize("code", list(OTHER_COLUMNS))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_other_databases_column_path_stores_what_the_row_path_stores(
+    code: str, data: st.DataObject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    columns = OTHER_COLUMNS[code]
+    drawn_rows = st.lists(
+        st.tuples(
+            st.fixed_dictionaries({n: st.sampled_from(OTHER_VALUES[n]) for n in columns}),
+            st.sampled_from(["plain", "plain", "plain", "stray comma", "blank"]),
+        ),
+        max_size=30,
+    )
+    drawn, earlier = data.draw(drawn_rows), data.draw(st.one_of(st.none(), drawn_rows))
+    previous = None if earlier is None else _csv(earlier, columns)
+    fast, slow = _load_twice(_csv(drawn, columns), previous, monkeypatch, code)
+    assert fast == slow
+
+
+def test_column_loadable_databases() -> None:
+    from loaders.catalog import DATABASES
+
+    taken = {code for code, db in DATABASES.items() if columnar.column_loadable(db)}
+    assert {"SLTD", "TDAWN", "SAD", "GEIGER", "EDISON"} <= taken
+    assert not taken & {"SMV", "VESSELS", "ICSE", "NOMINAL", "AFIS", "DNA", "PIRACY", "DIALDOC"}

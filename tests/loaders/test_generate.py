@@ -209,9 +209,14 @@ def test_tdawn_rows_load_without_a_reject(tmp_path: Path) -> None:
     assert (result.accepted, result.rejected) == (3_000, 0)
 
 
-def test_database_without_a_generator_raises(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="SAD has no generator yet"):
-        generate("SAD", 10, tmp_path / "x.csv")
+def test_every_database_of_the_catalog_has_a_generator() -> None:
+    from loaders.catalog import DATABASES
+
+    assert set(generate_module.GENERATORS) == set(DATABASES) == set(generate_module.DATABASES)
+    for code, generator in generate_module.GENERATORS.items():
+        fields = set(DATABASES[code].by_name) | {"visible_to"}
+        assert set(generator.fields) <= fields, code
+        assert set(DATABASES[code].required) <= set(generator.fields), code
 
 
 def test_unknown_database_raises(tmp_path: Path) -> None:

@@ -333,8 +333,6 @@ def test_second_file_unreadable_stores_nothing_from_the_first(tmp_path: Path, da
     ("db", "owner", "message"),
     [
         ("NOPE", "UTO", "unknown database"),
-        ("NOMINAL", "UTO", "not supported"),
-        ("SAD", "UTO", "not supported"),
         ("SLTD", "ZZZ", "--owner"),
         ("SLTD", "DEU", "'D'"),
         ("SLTD", "", "--owner"),

@@ -129,7 +129,6 @@ def test_data_dir_is_a_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtur
     ("db", "owner", "message"),
     [
         ("NOPE", "UTO", "unknown database"),
-        ("NOMINAL", "UTO", "not supported"),
         ("SLTD", "ZZZ", "--owner"),
         ("SLTD", "DEU", "'D'"),
     ],

@@ -110,7 +110,7 @@ BAD_QUERIES: list[tuple[object, str, str]] = [
     (q(12345), "number", "bad_query"),
     (q("L1", db="NOPE"), "db", "bad_query"),
     ({"number": "L1", "country": "UTO"}, "db", "bad_query"),
-    (q("L1", db="NOMINAL"), "db", "not_supported"),
+    (q("L1", db="NOMINAL"), "", "bad_query"),
     ("L898902C3", "", "bad_query"),
 ]
 
@@ -250,3 +250,137 @@ def test_a_batch_normalised_as_columns_answers_like_single_queries(loaded: Path)
         return re.sub(r"queries\[\d+\]", "queries[i]", repr(results))
 
     assert unnumbered(data.screen(queries, country="GBR")) == unnumbered(one_by_one)
+
+
+# --- every database: dispatch to its matchers ------------------------------------------
+
+
+def _load_jsonl(data_dir: Path, code: str, rows: list[dict[str, object]]) -> None:
+    import orjson
+
+    from loaders.load import load
+    from loaders.readers import Upload
+
+    path = data_dir.parent / f"{code}.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+    result = load(data_dir, code, "FRA", [Upload.of(str(path))])
+    assert result.rejected == 0
+
+
+@pytest.fixture
+def vessels(tmp_path: Path) -> Iterator[Data]:
+    data_dir = tmp_path / "data"
+    _load_jsonl(data_dir, "VESSELS", [{"hin": "ABC12345D404", "name": "Sea Breeze"}])
+    _load_jsonl(data_dir, "SMV", [{"vin": "WVWZZZ1JZXW000001", "status": "stolen"}])
+    opened = open_data(data_dir)
+    yield opened
+    opened.close()
+
+
+def test_an_exact_and_name_database_answers_by_its_lookups(vessels: Data) -> None:
+    [hit] = vessels.screen([{"db": "VESSELS", "hin": "abc12345d404", "name": "whatever"}])
+    assert hit["hit"] and hit["matches"][0]["match"] == "exact"
+    assert hit["matches"][0]["id"] == "VESSELS/hin/ABC12345D404/FRA"
+
+
+def test_a_matcher_not_in_this_build_is_not_supported_never_a_miss(
+    vessels: Data, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screening import data as data_module
+    from screening.matchers import matcher
+
+    monkeypatch.setattr(
+        data_module, "matcher", lambda name: None if name == "name" else matcher(name)
+    )
+    monkeypatch.setattr(
+        data_module, "missing", lambda db: ("name",) if "name" in db.matchers else ()
+    )
+    queries = [
+        {"db": "VESSELS", "name": "Sea Breeze"},
+        {"db": "VESSELS", "hin": "ABC12345D404"},
+        {"db": "NOMINAL", "surname": "ERIKSSON"},
+    ]
+    for results in (vessels.screen(queries), [vessels.screen([one])[0] for one in queries]):
+        by_name, by_hin, person = results
+        assert by_name["error"]["code"] == "not_supported"
+        assert "screening VESSELS by name is not supported yet" in by_name["error"]["message"]
+        assert "it can be screened by hin, or imo" in by_name["error"]["message"]
+        assert by_hin["hit"]
+        assert person["error"]["code"] == "not_supported"
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            {"db": "SMV", "plate": "AB123"},
+            "queries[0]: SMV is screened by vin, or plate and country",
+        ),
+        ({"db": "SMV", "vin": "WVWZZZ1JZXW00000"}, "queries[0].vin: "),
+        ({"db": "VESSELS"}, "queries[0]: VESSELS is screened by hin, or imo, or name"),
+        (
+            {"db": "ICSE", "series": "S-1"},
+            "queries[0]: ICSE is screened by sha256, or md5, or phash",
+        ),
+        ({"db": "IARMS", "serial": "A1"}, "queries[0].make: required for IARMS"),
+    ],
+)
+def test_a_query_without_a_lookup_says_what_the_database_is_screened_by(
+    vessels: Data, query: dict[str, object], message: str
+) -> None:
+    [result] = vessels.screen([query])
+    assert result["error"]["code"] == "bad_query"
+    assert result["error"]["message"].startswith(message)
+
+
+def test_a_batch_of_several_databases_keeps_query_order(vessels: Data) -> None:
+    queries = [
+        {"db": "SMV", "vin": "WVWZZZ1JZXW000001"},
+        {"db": "VESSELS", "hin": "ABC12345D404"},
+        {"db": "SMV", "vin": "WVWZZZ1JZXW000002"},
+        {"db": "SLTD", "number": "L1", "country": "UTO"},
+    ]
+    first, second, third, fourth = vessels.screen(queries * 10)[:4]
+    assert first["matches"][0]["db"] == "SMV" and second["matches"][0]["db"] == "VESSELS"
+    assert third == MISS
+    assert fourth["error"]["code"] == "not_loaded"
+
+
+def test_every_exact_database_over_http(tmp_path: Path, make_client: Any) -> None:
+    """`/v1/screen` answers each exact database from generated uploads; `/v1/databases`
+    lists all 19 with what the catalog declares."""
+    import csv
+
+    from loaders.catalog import DATABASES
+    from loaders.generate import generate
+    from loaders.load import load
+    from loaders.readers import Upload
+    from screening.keys import add_key
+    from screening.settings import KEYS_FILE_NAME
+
+    data_dir = tmp_path / "data"
+    queries = []
+    for code, db in DATABASES.items():
+        if "exact" not in db.matchers:
+            continue
+        out = tmp_path / f"{code}.csv"
+        generate(code, 20, out, seed=8)
+        assert load(data_dir, code, "FRA", [Upload.of(str(out))]).rejected == 0
+        with out.open(newline="") as file:
+            row = next(csv.DictReader(file))
+        queries.append({"db": code, **{k: v for k, v in row.items() if k in db.query_fields and v}})
+    key = add_key(data_dir / KEYS_FILE_NAME, "gate", "FRA", "frontline")[0]
+    client = make_client(data=data_dir)
+    reply = client.request("POST", "/v1/screen", key=key, json={"queries": queries})
+    assert reply.status == 200
+    results = reply.body["results"]
+    assert all(result["hit"] for result in results), results
+    assert [r["matches"][0]["db"] for r in results] == [q["db"] for q in queries]
+    listed = client.request("GET", "/v1/databases", key=key).body["databases"]
+    assert [db["code"] for db in listed] == list(DATABASES)
+    for entry in listed:
+        db = DATABASES[entry["code"]]
+        assert entry["matcher"] == db.matcher and entry["threshold"] == db.threshold
+        assert [f["name"] for f in entry["fields"]] == list(db.field_names)
+        assert entry["loaded"] == ("exact" in db.matchers)
+        assert entry["records"] == (20 if "exact" in db.matchers else 0)

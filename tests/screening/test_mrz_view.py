@@ -39,7 +39,7 @@ UPLOADS = {
     "SLTD": "number,country,status,type,visible_to\nL898902C3,UTO,stolen,P,\nR1,UTO,lost,P,GBR\n",
     "TDAWN": "number,country,type,notice,notice_type\nD23145890,UTO,I,A-1234/5-2024,red\n",
 }
-NOMINAL_REASON = "screening NOMINAL is not supported yet: its name matcher is not built"
+NOMINAL_REASON = "no NOMINAL data is loaded on this server"
 ALL_SCREENED = {"SLTD": True, "TDAWN": True, "NOMINAL": False}
 
 

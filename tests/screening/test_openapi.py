@@ -100,7 +100,7 @@ def test_every_error_status_has_the_error_shape() -> None:
             schema = components["schemas"][schema_name]
             assert schema["required"] == ["error"], name
             assert schema["properties"]["error"]["required"] == ["code", "message"], name
-    assert {400, 401, 403, 404, 405, 413, 429, 500, 503} == statuses
+    assert {400, 401, 403, 404, 405, 408, 413, 429, 500, 503} == statuses
 
 
 def test_the_route_serves_the_document_to_any_key(
@@ -175,3 +175,19 @@ def test_the_service_keeps_the_document(
         ],
         timeout=10,
     )
+
+
+def test_every_database_has_its_query_shape_from_the_catalog() -> None:
+    from loaders.catalog import DATABASES
+
+    schemas = document()["components"]["schemas"]
+    assert schemas["Query"]["anyOf"] == [
+        {"$ref": f"#/components/schemas/Query{code}"} for code in DATABASES
+    ]
+    for code, db in DATABASES.items():
+        shape = schemas[f"Query{code}"]
+        assert shape["properties"]["db"]["enum"] == [code]
+        assert list(shape["properties"])[1:] == list(db.query_fields)
+    assert schemas["QueryAFIS"]["properties"]["template"]["minItems"] == 256
+    assert "vin + plate" not in schemas["QuerySMV"]["description"]
+    assert "vin; or plate + country" in schemas["QuerySMV"]["description"]

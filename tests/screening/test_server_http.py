@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from indexes.manifest import read_manifest, write_manifest
 from loaders.catalog import DATABASES
 from screening.keys import add_key
+from screening.matchers import screenable
 from screening.testing import LocalClient, MakeClient
 
 LoadRows = Any
@@ -55,7 +56,7 @@ def test_screen_a_batch_in_order(http: LocalClient, api_keys: dict[str, str]) ->
     results = screen(http, api_keys["fra"], *queries)
     assert [r.get("hit") for r in results] == [True, False, True, None, True, None]
     assert [m["match"] for m in results[2]["matches"]] == ["exact", "number_only"]
-    assert results[3]["error"]["code"] == "not_supported"
+    assert results[3]["error"]["code"] == "bad_query"  # NOMINAL is screened by a name
     assert results[5]["error"] == {
         "code": "bad_query", "message": "queries[5]: a query is an object, not str"
     }  # fmt: skip
@@ -143,7 +144,12 @@ def test_databases_lists_the_catalog(http: LocalClient, api_keys: dict[str, str]
     for other in listed[1:]:
         assert other["records"] == 0 and other["updated"] is None and not other["loaded"]
         assert set(other) == set(sltd)
-    assert {db["code"] for db in listed if db["screenable"]} == {"SLTD", "TDAWN"}
+    assert {db["code"] for db in listed if db["screenable"]} == {
+        db.code for db in DATABASES.values() if screenable(db)
+    }
+    smv = next(db for db in listed if db["code"] == "SMV")
+    assert smv["lookups"] == [["vin"], ["plate", "country"]] and smv["screenable"]
+    assert smv["fields"][0]["name"] == "vin" and not smv["fields"][0]["required"]
 
 
 def test_databases_in_msgpack_when_accepted(http: LocalClient, api_keys: dict[str, str]) -> None:

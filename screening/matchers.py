@@ -1,0 +1,72 @@
+"""The matchers that answer queries, by name: the plug-in point of the screening path.
+
+Each matcher module exposes a module-level `MATCHER` with `name`, `accepts(db, query)`,
+`parse(db, query, where)` and `screen(snapshot, db, parsed, viewer)` (the `Matcher`
+protocol below; /work/coord/INTERFACE.md and README.md describe it). A database lists its
+matchers in the catalog in dispatch order. A matcher whose module is not part of this
+build is unavailable: its queries get a `not_supported` entry, never a silent miss.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any, Protocol
+
+from indexes import Snapshot
+from loaders.catalog import Database
+
+Result = dict[str, Any]
+
+MATCHER_MODULES: Mapping[str, str] = {
+    "exact": "screening.exact",
+    "name": "screening.name_match",
+    "vector": "screening.vector_match",
+    "profile": "screening.profile_match",
+}
+
+
+class Matcher(Protocol):
+    name: str
+
+    def accepts(self, db: Database, query: Mapping[str, object]) -> bool:
+        """Does the query carry the fields this matcher answers by? Cheap, never raises."""
+
+    def parse(self, db: Database, query: Mapping[str, object], where: str) -> object:
+        """The query validated and normalised; QueryError(f"{where}.field: why") if bad."""
+
+    def screen(
+        self, snapshot: Snapshot, db: Database, parsed: Sequence[Any], viewer: str | None
+    ) -> list[Result]:
+        """One result per parsed query, in order; only records `viewer` may see."""
+
+
+@cache
+def matcher(name: str) -> Matcher | None:
+    """The matcher called `name`, or None when its module is not in this build."""
+    module_name = MATCHER_MODULES.get(name)
+    if module_name is None:
+        return None
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:
+            raise  # the module exists but something it imports does not: a real bug
+        return None
+    found: Matcher = module.MATCHER
+    return found
+
+
+def available(db: Database) -> tuple[str, ...]:
+    """The matchers of `db` this build has."""
+    return tuple(name for name in db.matchers if matcher(name) is not None)
+
+
+def screenable(db: Database) -> bool:
+    """Whether this build answers every kind of query `db` takes."""
+    return len(available(db)) == len(db.matchers)
+
+
+def missing(db: Database) -> tuple[str, ...]:
+    return tuple(name for name in db.matchers if matcher(name) is None)
