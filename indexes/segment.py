@@ -27,10 +27,13 @@ from indexes.hash_index import (
     HashIndex,
     PreparedKeys,
     build_slots,
+    compiled_table,
     hash_keys,
     key_hash,
     ranges_equal,
 )
+from indexes.postings import find_postings
+from indexes.vectors import VectorColumn, VectorSpool
 
 SEGMENT_MAGIC = b"SCRNSEG\x00"
 SEGMENT_SUFFIX = ".seg"
@@ -47,13 +50,15 @@ class Record(NamedTuple):
     identity: what makes two records "the same" (a later one replaces an earlier one);
     keys: the lookup keys, the first one the primary key, which every record of the
     same identity shares; data: any msgpack-able value; visible_to: None for everyone,
-    else the only viewers (state codes) allowed to see it.
+    else the only viewers (state codes) allowed to see it; vector: the record's row of the
+    segment's vector column (vectors.py: a float template or uint64 hash words), or None.
     """
 
     identity: bytes
     keys: tuple[bytes, ...]
     data: object
     visible_to: frozenset[str] | None = None
+    vector: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,7 @@ class SegmentBuilder:
         self._one_key_each = True
         self._identities_known = True
         self._visibility = _Visibility()
+        self._vectors = VectorSpool(directory, name)
 
     def add(self, records: Sequence[Record], sequence: np.ndarray) -> range:
         """Append a batch; returns the record numbers it was given in this segment.
@@ -126,6 +132,7 @@ class SegmentBuilder:
         self._sequence.append(np.asarray(sequence, dtype=np.int64))
         for number, record in enumerate(records, first):
             self._visibility.add(number, record.visible_to)
+        self._vectors.add(first, [r.vector for r in records])
         self.records += len(records)
         return range(first, self.records)
 
@@ -167,6 +174,8 @@ class SegmentBuilder:
         return range(first, self.records)
 
     def _copy_run(self, source: Segment, start: int, stop: int) -> None:
+        if source.vectors is not None:
+            self._vectors.copy(self.records, source.vectors, start, stop)
         record_offsets = np.frombuffer(source._record_offsets, dtype=np.uint64)[start : stop + 1]
         self._append_records(
             source._records[int(record_offsets[0]) : int(record_offsets[-1])],
@@ -257,6 +266,8 @@ class SegmentBuilder:
             "mean_displacement": round(built.mean_displacement, 4),
             "one_key_each": self._one_key_each,
         }
+        if self._vectors.spec is not None:
+            meta["vector"] = self._vectors.spec.meta()
         sections: list[tuple[str, object]] = [
             ("meta", orjson.dumps(meta)),
             ("slots", built.slots),
@@ -272,6 +283,7 @@ class SegmentBuilder:
             ("restrict", self._visibility.restricted.serialize()),
             ("visible", _serialize_viewers(self._visibility.by_viewer)),
         ]
+        sections += self._vectors.sections(self.records)
         write_container(path, SEGMENT_MAGIC, sections, created_ns)  # type: ignore[arg-type]
         self.close()
         return path
@@ -284,6 +296,7 @@ class SegmentBuilder:
 
     def close(self) -> None:
         self._spool.close()
+        self._vectors.close()
 
 
 def sorted_contains(members: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -297,6 +310,35 @@ def sorted_contains(members: np.ndarray, values: np.ndarray) -> np.ndarray:
     where = np.minimum(np.searchsorted(members, values), len(members) - 1)
     found: np.ndarray = members[where] == values
     return found
+
+
+def bits_contain(bits: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Which `values` have their bit set in the little-endian bitset `bits` (out of range:
+    not set). One gather a value: where a binary search per value over 300,000 sorted
+    members cost ~0.6 us in cache misses, this costs ~30 ns."""
+    at = values.astype(np.int64)
+    bytes_at = np.take(bits, at >> 3, mode="clip")
+    inside: np.ndarray = ((bytes_at >> (at & 7).astype(np.uint8)) & 1).astype(bool)
+    inside &= (at >= 0) & (at < len(bits) * 8)
+    return inside
+
+
+def _first_at_least(slots: memoryview, low: int, value: int) -> int:
+    """The first slot at or after `low` whose value is >= `value`, given that every slot from
+    `low` on is, once it is (a run and what follows it), or len(slots): galloping, then a
+    binary search, so a run of n slots costs ~2 log2(n) reads of the mapped slots."""
+    end = len(slots)
+    step, probe = 1, low
+    while probe < end and slots[probe] < value:
+        low, probe, step = probe + 1, probe + step, step * 2
+    high = min(end, probe + 1)
+    while low < high:
+        middle = (low + high) // 2
+        if slots[middle] >= value:
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def _runs(numbers: BitMap) -> Iterator[tuple[int, int]]:
@@ -340,10 +382,22 @@ class Segment:
             self._entry_records = (
                 None if self.meta["one_key_each"] else self._file.raw("entrec").cast("I")
             )
+            self.table = compiled_table(
+                self._file.raw("slots"),
+                int(self.meta["capacity"]),
+                self._file.raw("keyoffs"),
+                self._file.raw("keys"),
+                self._entry_records,
+            )
             self._record_offsets = self._file.raw("recoffs").cast("Q")
             self._records = self._file.raw("records")
             self.has_restricted = self._file.require("restrict").length > EMPTY_SERIALIZED
             self._file.require("visible")
+            self.vectors = (
+                VectorColumn(self._file, self.meta["vector"], self.records)
+                if "vector" in self.meta
+                else None
+            )
         except (KeyError, ValueError, TypeError, orjson.JSONDecodeError) as error:
             raise CorruptFileError(path, 0, f"unreadable segment metadata: {error}") from None
         self._sorted_cache: dict[str | None, np.ndarray] = {}
@@ -396,22 +450,79 @@ class Segment:
     def find(self, key: bytes, hashed: int | None = None) -> list[int]:
         """Record numbers stored under `key` (tombstones are the caller's business)."""
         try:
+            if self.table is not None:
+                return self.table.find(key, hashed)
             entries = self._probe(key, key_hash(key) if hashed is None else hashed)
+            if self._entry_records is None:
+                return entries
+            return [self._entry_records[entry] for entry in entries]
         except IndexError:
             raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
-        if self._entry_records is None:
-            return entries
-        return [self._entry_records[entry] for entry in entries]
 
     def find_many(self, batch: PreparedKeys) -> tuple[np.ndarray, np.ndarray]:
         """(query index, record number) for every match of a prepared batch."""
         try:
+            if self.table is not None:
+                found_queries, found_records = self.table.find_many(batch.keys, batch.hashes)
+                return (
+                    np.frombuffer(found_queries, dtype=np.int64),
+                    np.frombuffer(found_records, dtype=np.int64),
+                )
             queries, entries = self._index.find_many(batch)
         except IndexError:
             raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
         if self._entry_records is None:
             return queries, entries
         return queries, np.frombuffer(self._entry_records, dtype=np.uint32)[entries]
+
+    def postings(self, key: bytes) -> np.ndarray:
+        """Record numbers stored under `key`, ascending, as one slice of the slot array.
+
+        For inverted-index keys (a name token, an allele) shared by thousands of records.
+        The entries of one key sit in consecutive slots (placed in hash order from one home
+        slot), so the run is found by two galloping binary searches, sliced and sorted,
+        with no Python step per entry. Stored keys are not compared: the array may
+        also hold records of another key whose hash has the same high 32 bits (rare), so it
+        is a candidate set for a caller that checks each record itself (a scorer).
+        """
+        high = key_hash(key) >> 32
+        slots = self._index._slots
+        # an empty slot (all ones) ends a run, even the run of hash-high 0xFFFFFFFF
+        lowest, beyond = high << 32, min((high + 1) << 32, 0xFFFF_FFFF_FFFF_FFFF)
+        home = (high * self._index.capacity) >> 32
+        # From the home slot, every slot before the run holds a smaller hash: the first
+        # slot that is empty or not smaller starts the run, if its hash is this one's.
+        start = _first_at_least(slots, home, lowest)
+        if start >= len(slots) or slots[start] >= beyond:
+            return np.empty(0, dtype=np.uint32)
+        stop = _first_at_least(slots, start, beyond)
+        entries = np.sort(
+            self._index._slot_array[start:stop] & np.uint64(0xFFFF_FFFF), kind="stable"
+        )
+        if self._entry_records is None:
+            return entries.astype(np.uint32)
+        records: np.ndarray = np.frombuffer(self._entry_records, dtype=np.uint32)[entries]
+        return records
+
+    def records_under(
+        self, key: bytes, hashed: int | None = None, verify: bool = True
+    ) -> np.ndarray:
+        """`find` as an int64 array, for a key many records share (postings.py): exact,
+        the stored keys compared, unless `verify=False` (then a superset: see postings.py).
+        """
+        hashed = key_hash(key) if hashed is None else hashed
+        try:
+            entries = find_postings(self._index, key, hashed, verify)
+        except IndexError:
+            raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
+        if self._entry_records is None:
+            return entries
+        owners: np.ndarray = np.frombuffer(self._entry_records, dtype=np.uint32)[entries]
+        return owners.astype(np.int64)
+
+    def vector(self, record: int) -> np.ndarray | None:
+        """The record's row of the vector column (compaction carries it), or None."""
+        return None if self.vectors is None else self.vectors.vector(record)
 
     def raw_record(self, record: int) -> memoryview:
         if not 0 <= record < self.records:
@@ -464,11 +575,27 @@ class Segment:
         return frozenset(viewer for viewer, bitmap in self.viewers.items() if record in bitmap)
 
     def visible_mask(self, records: np.ndarray, viewer: str | None) -> np.ndarray:
-        """Vectorised `is_visible`: restricted records show only to their listed viewers."""
-        hidden = sorted_contains(self._sorted(None), records)
-        if viewer is not None and viewer in self.viewers:
-            hidden &= ~sorted_contains(self._sorted(viewer), records)
+        """Vectorised `is_visible`: restricted records show only to their listed viewers.
+
+        Restriction is one bit a record (`restricted_bits`); only the few restricted
+        records found are then searched among the viewer's."""
+        if not self.has_restricted:
+            return np.ones(len(records), dtype=bool)
+        hidden = bits_contain(self.restricted_bits, records)
+        if viewer is not None and viewer in self.viewers and hidden.any():
+            restricted = np.flatnonzero(hidden)
+            hidden[restricted] = ~sorted_contains(self._sorted(viewer), records[restricted])
         return ~hidden
+
+    @cached_property
+    def restricted_bits(self) -> np.ndarray:
+        """The restricted records as a bitset of every record: records / 8 bytes, built on
+        the first batch (12.5 MB and ~0.1 s at 100 million records)."""
+        members = self._sorted(None).astype(np.int64)
+        members = members[members < self.records]  # a damaged bitmap reads no further
+        bits = np.zeros((self.records + 7) // 8, dtype=np.uint8)
+        np.bitwise_or.at(bits, members >> 3, (1 << (members & 7)).astype(np.uint8))
+        return bits
 
     def _sorted(self, viewer: str | None) -> np.ndarray:
         if viewer not in self._sorted_cache:
