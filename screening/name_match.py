@@ -1,0 +1,572 @@
+"""The `name` matcher: persons (NOMINAL) and named objects (VESSELS, WOA, PIRACY).
+
+Names do not hash, so a query goes in three steps (DESIGN.md, "Persons"):
+
+1. Candidates: each significant token of the query (loaders/names.py: folded, ICAO
+   transliterated, particles aside) is looked up by its phonetic key; each key's records
+   (`Segment.postings`) become a roaring bitmap, and a record is a candidate when it shares
+   all the query's tokens, or all but one (a typo can change a phonetic key). A candidate
+   set too large to score is narrowed by the query's birth year (`y:YEAR` keys, and `y:?`
+   for records without a date), then, if still too large, cut to the records that share
+   every token.
+2. Scores: each candidate's names (name, aliases, low-quality aliases, original script) are
+   compared with the query token by token: equal, phonetically equal, or close in spelling
+   (Jaro-Winkler, rapidfuzz), each query token paired with at most one record token.
+3. Evidence: the date of birth moves the score (loaders/birth_dates.py `agreement`): the
+   same full date adds, a different one takes the match well under any threshold, as a
+   different date of birth is the strongest sign of a different person.
+
+A match carries the score and its reasons (which name, which tokens and how, the date of
+birth's agreement); `hit` is a score at or above the database's threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from rapidfuzz.distance import OSA, JaroWinkler
+
+from indexes import Snapshot
+from indexes.segment import Segment, sorted_contains
+from indexes.snapshot import Part
+from loaders.birth_dates import (
+    APPROXIMATE,
+    DISAGREES,
+    EXACT,
+    PARTIAL,
+    UNKNOWN,
+    BirthDate,
+    agreement,
+    parse_birth_date,
+    parse_birth_dates,
+    query_date_keys,
+)
+from loaders.catalog import Database, record_id
+from loaders.names import (
+    full_name,
+    name_tokens,
+    person_names,
+    phonetic,
+    query_keys,
+    significant,
+)
+from loaders.normalise import FieldError
+from loaders.records import decode
+from screening.errors import QueryError
+
+Result = dict[str, Any]
+
+PERSON_DATABASES = ("NOMINAL",)
+OBJECT_NAME_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "VESSELS": ("name",),
+    "WOA": ("title", "artist"),
+    "PIRACY": ("name",),
+}
+PERSON_QUERY_FIELDS = ("surname", "given_names")
+
+POSTINGS_CACHED = 32768
+"""Posting arrays remembered per process: most are short (a date of birth's); a common
+token's is ~100 KB at a million persons."""
+NARROW_ABOVE = 16
+"""A candidate set larger than this is narrowed by the query's birth year."""
+MAX_CANDIDATES = 512
+"""At most this many candidates are scored a query (beyond: those sharing every token)."""
+MAX_MATCHES = 10
+MAX_QUERY_TOKENS = 12
+"""A name of more tokens than this is not a person's or a ship's: refused, not searched."""
+REPORT_BELOW_THRESHOLD = 0.15
+"""Matches down to the threshold less this are returned (not hits): context for an officer."""
+
+FUZZY_FLOOR = 0.8
+"""Below this Jaro-Winkler similarity two tokens are not the same name at all."""
+PHONETIC_SIMILARITY = 0.88
+SKELETON_SIMILARITY = 0.82
+TYPO_SIMILARITY = 0.85
+TRANSLITERATION_SIMILARITY = 0.88
+MIN_CONSONANT_KEY = 2
+FOLDED = {"KH": "H", "GH": "G", "DH": "Z", "TH": "T", "PH": "F", "DJ": "J", "OU": "W",
+          "SH": "S", "CH": "S", "Q": "K", "C": "K", "EE": "I", "Y": "I"}  # fmt: skip
+FOLDS = re.compile("|".join(sorted(FOLDED, key=len, reverse=True)))
+VOWELS_ONLY = re.compile(r"[AEIOU]")
+SHORT_TOKEN = 4
+LONG_TOKEN = 8
+"""Tokens this short (syllables) may differ in their vowels only: HO and HU, SU and SOU."""
+VOWELS = re.compile(r"[AEIOUYW]")
+DOUBLED = re.compile(r"(.)\1+")
+MIN_PHONETIC_CODE = 2
+"""A one-letter phonetic code (LIU and LEE are both L) says too little to pair tokens."""
+QUERY_SIDE_WEIGHT = 0.7
+"""The query's tokens found in the record weigh more than the record's found in the query:
+a watchlist often knows more names of a person than a passport prints."""
+KIND_FACTOR = {"name": 1.0, "alias": 1.0, "original_script": 1.0, "low_quality_alias": 0.95}
+DOB_EFFECT = {EXACT: 0.05, PARTIAL: 0.0, APPROXIMATE: -0.02, UNKNOWN: -0.05}
+DOB_DISAGREES_FACTOR = 0.6
+
+
+@dataclass(frozen=True)
+class NameQuery:
+    db: Database
+    fields: tuple[tuple[str, tuple[str, ...]], ...]
+    """(query field, its significant tokens); persons have one field, `name`."""
+    dob: BirthDate | None = None
+    nationality: str | None = None
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return tuple(token for _, tokens in self.fields for token in tokens)
+
+
+class NameMatcher:
+    name = "name"
+
+    def accepts(self, db: Database, query: Mapping[str, object]) -> bool:
+        """Any name field present, even a wrong one: `parse` then says what is wrong."""
+        return any(query.get(field) not in (None, "") for field in query_fields(db))
+
+    def parse(self, db: Database, query: Mapping[str, object], where: str) -> NameQuery:
+        return parse_name_query(db, query, where)
+
+    def screen(
+        self,
+        snapshot: Snapshot,
+        db: Database,
+        parsed: Sequence[object],
+        viewer: str | None,
+    ) -> list[Result]:
+        return [screen_one(snapshot, _name_query(query), viewer) for query in parsed]
+
+
+MATCHER = NameMatcher()
+
+
+def _name_query(query: object) -> NameQuery:
+    if not isinstance(query, NameQuery):
+        raise TypeError(f"the name matcher screens NameQuery, not {type(query).__name__}")
+    return query
+
+
+def query_fields(db: Database) -> tuple[str, ...]:
+    if db.code in PERSON_DATABASES:
+        return PERSON_QUERY_FIELDS
+    return OBJECT_NAME_FIELDS.get(db.code, ("name",))
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def parse_name_query(db: Database, query: Mapping[str, object], where: str) -> NameQuery:
+    """Validate one name query; `where` (e.g. 'queries[3]') prefixes every message."""
+    for field in (*query_fields(db), "dob", "nationality"):
+        value = query.get(field)
+        if value is not None and not isinstance(value, str):
+            raise QueryError(f"{where}.{field}: must be text, not {type(value).__name__}")
+    if db.code in PERSON_DATABASES:
+        person = {field: _text(query.get(field)) for field in PERSON_QUERY_FIELDS}
+        fields: tuple[tuple[str, tuple[str, ...]], ...] = (
+            ("name", significant(name_tokens(full_name(person)))),
+        )
+    else:
+        fields = tuple(
+            (field, significant(name_tokens(_text(query.get(field)))))
+            for field in query_fields(db)
+            if _text(query.get(field))
+        )
+    if not any(tokens for _, tokens in fields):
+        wanted = " or ".join(query_fields(db))
+        raise QueryError(f"{where}.{query_fields(db)[0]}: {wanted} with letters required")
+    for field, tokens in fields:
+        if len(tokens) > MAX_QUERY_TOKENS:
+            named = "surname" if field == "name" else field
+            raise QueryError(
+                f"{where}.{named}: {len(tokens)} name tokens, at most {MAX_QUERY_TOKENS}"
+            )
+    dob = None
+    if _text(query.get("dob")):
+        try:
+            dob = parse_birth_date(_text(query.get("dob")))
+        except FieldError as error:
+            raise QueryError(f"{where}.dob: {error}") from None
+    nationality = _text(query.get("nationality")).upper() or None
+    return NameQuery(db, fields, dob, nationality)
+
+
+def screen_one(snapshot: Snapshot, query: NameQuery, viewer: str | None) -> Result:
+    matches: list[Result] = []
+    for part_number, records in enumerate(candidates(snapshot, query, viewer)):
+        for record in records.tolist():
+            identity, data = snapshot.record(part_number, record)
+            match = score_record(query, identity, data)
+            if match is not None:
+                matches.append(match)
+    matches.sort(key=lambda match: (-match["score"], match["id"]))
+    matches = matches[:MAX_MATCHES]
+    threshold = float(query.db.threshold)
+    return {"hit": any(match["score"] >= threshold for match in matches), "matches": matches}
+
+
+def candidates(snapshot: Snapshot, query: NameQuery, viewer: str | None) -> list[np.ndarray]:
+    """Per part of the snapshot, the live records `viewer` may see that are worth scoring."""
+    keys = list(dict.fromkeys(query_keys(query.tokens)))
+    dated = query.dob is not None and _date_keys(query.dob) is not None
+    found = []
+    for part in snapshot.parts:
+        segment = part.segment
+        runs = sorted((postings(segment, key) for key in keys), key=len)
+        # A typo can change a token's key: all tokens but one will do; of a two-token name
+        # either will do, among the records whose date of birth can agree with the query's.
+        lenient = len(runs) == 2 and dated
+        need = 1 if lenient else len(runs) - 1 if len(runs) > 2 else len(runs)
+        drivers = sum(len(run) for run in runs[: len(runs) - need + 1])
+        within = None
+        if query.dob is not None and (lenient or drivers > NARROW_ABOVE):
+            within = _born_near(segment, query.dob)
+        chosen = _at_least(runs, need, within)
+        if len(chosen) > MAX_CANDIDATES:
+            chosen = chosen[sorted_contains_all(runs, chosen)][:MAX_CANDIDATES]
+        found.append(_live(part, chosen, viewer))
+    return found
+
+
+@lru_cache(maxsize=POSTINGS_CACHED)
+def postings(segment: Segment, key: bytes) -> np.ndarray:
+    """`Segment.postings`, remembered: the common tokens (MOHAMMED, JOHN, a birth year) come
+    back query after query, and reading and sorting their long runs is most of a query's
+    cost. Segments are immutable, so a remembered run never goes stale; it keeps its
+    segment mapped until it is evicted."""
+    return segment.postings(key)
+
+
+def _live(part: Part, records: np.ndarray, viewer: str | None) -> np.ndarray:
+    """The records not withdrawn that `viewer` may see."""
+    if not len(records) or (not part.dead.bitmap and not part.segment.has_restricted):
+        return records
+    wide = records.astype(np.int64)
+    live = part.dead.live(wide)
+    if part.segment.has_restricted:
+        live &= part.segment.visible_mask(wide, viewer)
+    kept: np.ndarray = records[live]
+    return kept
+
+
+def _at_least(runs: list[np.ndarray], need: int, within: np.ndarray | None = None) -> np.ndarray:
+    """Records in at least `need` (>= 1) of the sorted record arrays `runs` (shortest
+    first), and in `within` when given (sorted).
+
+    Such a record is in one of the `len(runs) - need + 1` shortest runs, so only their
+    union (or `within`, when smaller) is counted, by binary search in every run: a common
+    token's long run is searched, never copied into a set.
+    """
+    if not runs:
+        return np.empty(0, dtype=np.uint32)
+    need = max(1, min(need, len(runs)))
+    drivers = runs[: len(runs) - need + 1]
+    if within is not None and len(within) < sum(len(run) for run in drivers):
+        counts = np.zeros(len(within), dtype=np.int64)
+        for run in runs:
+            counts += sorted_contains(run, within)
+        held: np.ndarray = within[counts >= need]
+        return held
+    union = _sorted_union(drivers)
+    if within is not None:
+        union = union[sorted_contains(within, union)]
+    if need == 1 or not union.size:
+        return union
+    counts = np.zeros(len(union), dtype=np.int64)
+    for run in runs:
+        counts += sorted_contains(run, union)
+    chosen: np.ndarray = union[counts >= need]
+    return chosen
+
+
+def _sorted_union(runs: list[np.ndarray]) -> np.ndarray:
+    """The distinct records of sorted arrays, sorted (a merge, not a hash set)."""
+    merged = np.sort(np.concatenate(runs), kind="stable") if len(runs) > 1 else runs[0]
+    if len(merged) < 2:
+        return merged
+    keep = np.empty(len(merged), dtype=bool)
+    keep[0] = True
+    np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+    distinct: np.ndarray = merged[keep]
+    return distinct
+
+
+def sorted_contains_all(runs: list[np.ndarray], records: np.ndarray) -> np.ndarray:
+    """Which `records` are in every run."""
+    inside = np.ones(len(records), dtype=bool)
+    for run in runs:
+        inside &= sorted_contains(run, records)
+    return inside
+
+
+@lru_cache(maxsize=1 << 12)
+def _date_keys(dob: BirthDate) -> list[bytes] | None:
+    return query_date_keys(dob)
+
+
+def _born_near(segment: Segment, dob: BirthDate) -> np.ndarray | None:
+    """The records whose date of birth the query's can agree with (or who have none),
+    sorted; None for a query without a full date (too many to list)."""
+    keys = _date_keys(dob)
+    if keys is None:
+        return None
+    return _sorted_union([postings(segment, key) for key in keys])
+
+
+def score_record(query: NameQuery, identity: bytes, data: object) -> Result | None:
+    """The match of one candidate, or None when it scores below what is worth showing.
+
+    The date of birth is looked at first: a different one caps the score below what is
+    shown, so the names of most candidates of a common name are never compared.
+    """
+    db = query.db
+    person = db.code in PERSON_DATABASES
+    dob = _dob_agreement(query, db, data) if person else UNKNOWN
+    floor = float(db.threshold) - REPORT_BELOW_THRESHOLD
+    if dob == DISAGREES and floor > DOB_DISAGREES_FACTOR:
+        return None
+    record = decode(db, data)
+    name_score, factor, reasons = _best_name(query, record)
+    score = name_score * DOB_DISAGREES_FACTOR if dob == DISAGREES else name_score
+    score += DOB_EFFECT.get(dob, 0.0) if person else 0.0
+    score = round(min(1.0, max(0.0, score)) * factor, 4)
+    if score < floor:
+        return None
+    if person:
+        reasons["dob"] = dob
+        reasons["nationality"] = _nationality(query.nationality, record.get("nationality"))
+    return {
+        "db": db.code,
+        "id": record_id(db, identity),
+        "match": "fuzzy",
+        "score": score,
+        "record": record,
+        "reasons": reasons,
+    }
+
+
+def _dob_agreement(query: NameQuery, db: Database, data: object) -> str:
+    """`agreement` of the query's date of birth with the stored one, read from the stored
+    list before the record is decoded (most candidates stop here)."""
+    if query.dob is None:
+        return UNKNOWN
+    at = db.record_fields.index("dob")
+    stored = data[at] if isinstance(data, list) and len(data) > at else None
+    if not stored:
+        return UNKNOWN
+    return agreement(query.dob, _record_dates(stored))
+
+
+def _record_dates(value: object) -> tuple[BirthDate, ...]:
+    if not value:
+        return ()
+    try:
+        return parse_birth_dates(str(value))
+    except FieldError:
+        return ()
+
+
+def _nationality(query: str | None, record: object) -> str:
+    if not query or not record:
+        return UNKNOWN
+    codes = record if isinstance(record, list) else str(record).split(";")
+    return "agrees" if query in codes else "differs"
+
+
+def _best_name(
+    query: NameQuery, record: Mapping[str, object]
+) -> tuple[float, float, dict[str, Any]]:
+    """The mean, over the query's fields, of each field's best-scoring name of the record;
+    the least of those names' KIND_FACTOR (applied last, so a weak alias stays below a
+    strong one even when both are capped at 1); and the reasons."""
+    total, factor, reasons = 0.0, 1.0, []
+    for field, tokens in query.fields:
+        best: tuple[float, str, str, tuple[str, ...]] | None = None
+        for kind, name, name_tokens_ in _worth_comparing(
+            tokens, _names_of(query.db, field, record)
+        ):
+            score = _name_similarity(tokens, name_tokens_)
+            if best is None or score * KIND_FACTOR[kind] > best[0] * KIND_FACTOR[best[1]]:
+                best = (score, kind, name, name_tokens_)
+        if best is None:
+            return 0.0, 1.0, {}
+        score, kind, name, name_tokens_ = best
+        total += score
+        factor = min(factor, KIND_FACTOR[kind])
+        reasons.append(
+            {"field": field, "matched": kind, "name": name,
+             "tokens": _pairs_explained(tokens, name_tokens_)}
+        )  # fmt: skip
+    if len(reasons) == 1:
+        return total, factor, reasons[0]
+    return total / len(reasons), factor, {"fields": reasons}
+
+
+def _names_of(
+    db: Database, field: str, record: Mapping[str, object]
+) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    if db.code in PERSON_DATABASES:
+        return _person_names(tuple(str(record.get(name) or "") for name in PERSON_NAME_SOURCES))
+    value = record.get(field)
+    return (("name", str(value), _record_tokens(str(value))),) if value else ()
+
+
+PERSON_NAME_SOURCES = ("surname", "given_names", "aliases", "low_quality_aliases",
+                       "original_script")  # fmt: skip
+
+
+def _worth_comparing(
+    query: tuple[str, ...], names: tuple[tuple[str, str, tuple[str, ...]], ...]
+) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """The first name, and the others that share a phonetic key with the query: a listed
+    person's dozen aliases are not all compared token by token."""
+    if len(names) <= 1:
+        return names
+    codes = _codes(query)
+    return names[:1] + tuple(name for name in names[1:] if _codes(name[2]) & codes)
+
+
+@lru_cache(maxsize=1 << 16)
+def _codes(tokens: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(phonetic(token) for token in tokens)
+
+
+@lru_cache(maxsize=1 << 16)
+def _person_names(values: tuple[str, ...]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(kind, name, significant tokens) of every name of a person, cached by its fields."""
+    record = dict(zip(PERSON_NAME_SOURCES, values, strict=True))
+    return tuple((kind, name, _record_tokens(name)) for kind, name in person_names(record))
+
+
+@lru_cache(maxsize=1 << 16)
+def _record_tokens(name: str) -> tuple[str, ...]:
+    return significant(name_tokens(name))
+
+
+@lru_cache(maxsize=1 << 14)
+def _pairing(query: tuple[str, ...], tokens: tuple[str, ...]) -> dict[int, tuple[float, str, int]]:
+    """Query token -> (similarity, how, record token): best pairs first, each used once.
+
+    Remembered: the best name's pairing is asked for again to explain it (never changed)."""
+    pairs = []
+    for q, query_token in enumerate(query):
+        for r, record_token in enumerate(tokens):
+            similarity, how = _token_similarity(query_token, record_token)
+            if similarity:
+                pairs.append((similarity, q, r, how))
+    pairs.sort(reverse=True)
+    paired: dict[int, tuple[float, str, int]] = {}
+    used: set[int] = set()
+    for similarity, q, r, how in pairs:
+        if q not in paired and r not in used:
+            paired[q] = (similarity, how, r)
+            used.add(r)
+    return paired
+
+
+def _name_similarity(query: tuple[str, ...], tokens: tuple[str, ...]) -> float:
+    """QUERY_SIDE_WEIGHT of the query's tokens found, the rest of the record's tokens found;
+    each token weighs by its length (a two-letter syllable says less than ABDULRAHMAN)."""
+    if not tokens or not query:
+        return 0.0
+    paired = _pairing(query, tokens)
+    query_found = sum(_weight(query[q]) * s for q, (s, _, _) in paired.items())
+    record_found = sum(_weight(tokens[r]) * s for s, _, r in paired.values())
+    query_side = query_found / _total_weight(query)
+    record_side = record_found / _total_weight(tokens)
+    return QUERY_SIDE_WEIGHT * query_side + (1 - QUERY_SIDE_WEIGHT) * record_side
+
+
+def _pairs_explained(query: tuple[str, ...], tokens: tuple[str, ...]) -> list[dict[str, object]]:
+    """The reasons: each query token, the record token it was paired with, and how."""
+    paired = _pairing(query, tokens)
+    explained: list[dict[str, object]] = []
+    for q, token in enumerate(query):
+        if q in paired:
+            similarity, how, r = paired[q]
+            explained.append(
+                {"query": token, "record": tokens[r], "how": how,
+                 "similarity": round(similarity, 3)}
+            )  # fmt: skip
+        else:
+            explained.append({"query": token, "record": None, "how": "unmatched"})
+    return explained
+
+
+def _weight(token: str) -> float:
+    return 2.0 + min(len(token), 8)
+
+
+@lru_cache(maxsize=1 << 14)
+def _total_weight(tokens: tuple[str, ...]) -> float:
+    return sum(_weight(token) for token in tokens)
+
+
+@lru_cache(maxsize=1 << 18)
+def _token_similarity(query: str, record: str) -> tuple[float, str]:
+    """How alike two name tokens are, and why: equal; the same phonetic key and close in
+    spelling (MOHAMMED, MUHAMMAD); one typo apart (ERIKSON, ERIKSSON); short syllables that
+    differ in their vowels (HO, HU). Names that merely look alike (THOMAS and THOMPSON,
+    MING and KING, JOHN and JEAN) are not paired: on a million persons they were most of
+    the false positives."""
+    if query == record:
+        return 1.0, "exact"
+    similarity = JaroWinkler.normalized_similarity(query, record)
+    code = phonetic(query)
+    if code == phonetic(record) and len(code) >= MIN_PHONETIC_CODE and similarity >= FUZZY_FLOOR:
+        return max(PHONETIC_SIMILARITY, similarity), "phonetic"
+    if similarity >= FUZZY_FLOOR and _one_typo_apart(query, record):
+        return max(TYPO_SIMILARITY, similarity), "spelling"
+    if _transliterated(query, record):
+        return TRANSLITERATION_SIMILARITY, "transliteration"
+    if max(len(query), len(record)) <= SHORT_TOKEN and _same_consonants(query, record):
+        return SKELETON_SIMILARITY, "consonants"
+    return 0.0, ""
+
+
+def _transliterated(query: str, record: str) -> bool:
+    """Two romanisations of one name: the same first sound and the same consonants once the
+    usual alternatives are folded (KH/H, DH/Z, OU/W, Q/K, CH/SH, doubled letters, vowels)."""
+    one, other = consonant_key(query), consonant_key(record)
+    if one != other or len(one) < MIN_CONSONANT_KEY:
+        return False
+    # two consonants say little (MOREAU and MEYER are both MR): then the spellings must
+    # be close too (KHAN and HAN, KHALIL and HALIL)
+    return len(one) > MIN_CONSONANT_KEY or OSA.distance(query, record) <= 2
+
+
+def _one_typo_apart(query: str, record: str) -> bool:
+    """One edit apart (a letter dropped, doubled, swapped with its neighbour or replaced),
+    or two for long names; a different first letter only by swapping the first two."""
+    allowed = 2 if min(len(query), len(record)) >= LONG_TOKEN else 1
+    first = query[0] == record[0] or query[:2] == record[1::-1]
+    return first and OSA.distance(query, record, score_cutoff=allowed) <= allowed
+
+
+@lru_cache(maxsize=1 << 16)
+def consonant_key(token: str) -> str:
+    """The first letter, then the consonants, of a token with transliteration alternatives
+    folded: KHALIL and HALIL, OUATBAN and WATBAN, BARDHAN and BARZAN, EEBRAIMA and IBRAIMA
+    meet; MOHAMMED (MHMD) and MAHMOUD (MHMWD) do not."""
+    folded = FOLDS.sub(lambda found: FOLDED[found.group(0)], token)
+    rest = VOWELS_ONLY.sub("", folded[1:])
+    return DOUBLED.sub(r"\1", folded[:1] + rest)
+
+
+def _same_consonants(query: str, record: str) -> bool:
+    first = query.replace("DJ", "J")[0], record.replace("DJ", "J")[0]
+    vowel_initial = all(letter in "AEIOUY" for letter in first)
+    return (first[0] == first[1] or vowel_initial) and skeleton(query) == skeleton(record)
+
+
+@lru_cache(maxsize=1 << 16)
+def skeleton(token: str) -> str:
+    """The consonants of a token (DJ as J), doubled ones once: short syllables that
+    transliterations spell with other vowels (Korean HO/HU, SU/SOU, IL/EEL, JO/DJO) meet."""
+    consonants = VOWELS.sub("", token.replace("DJ", "J"))
+    return DOUBLED.sub(r"\1", consonants)
