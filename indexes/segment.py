@@ -323,24 +323,6 @@ def bits_contain(bits: np.ndarray, values: np.ndarray) -> np.ndarray:
     return inside
 
 
-def _first_at_least(slots: memoryview, low: int, value: int) -> int:
-    """The first slot at or after `low` whose value is >= `value`, given that every slot from
-    `low` on is, once it is (a run and what follows it), or len(slots): galloping, then a
-    binary search, so a run of n slots costs ~2 log2(n) reads of the mapped slots."""
-    end = len(slots)
-    step, probe = 1, low
-    while probe < end and slots[probe] < value:
-        low, probe, step = probe + 1, probe + step, step * 2
-    high = min(end, probe + 1)
-    while low < high:
-        middle = (low + high) // 2
-        if slots[middle] >= value:
-            high = middle
-        else:
-            low = middle + 1
-    return low
-
-
 def _runs(numbers: BitMap) -> Iterator[tuple[int, int]]:
     """[start, stop) ranges of consecutive numbers in a bitmap."""
     values = np.frombuffer(numbers.to_array(), dtype=np.uint32).astype(np.int64)
@@ -476,33 +458,16 @@ class Segment:
         return queries, np.frombuffer(self._entry_records, dtype=np.uint32)[entries]
 
     def postings(self, key: bytes) -> np.ndarray:
-        """Record numbers stored under `key`, ascending, as one slice of the slot array.
+        """Record numbers stored under `key`, ascending, as uint32: a candidate set.
 
-        For inverted-index keys (a name token, an allele) shared by thousands of records.
-        The entries of one key sit in consecutive slots (placed in hash order from one home
-        slot), so the run is found by two galloping binary searches, sliced and sorted,
-        with no Python step per entry. Stored keys are not compared: the array may
-        also hold records of another key whose hash has the same high 32 bits (rare), so it
-        is a candidate set for a caller that checks each record itself (a scorer).
+        For inverted-index keys (a name token, a birth year) shared by thousands of
+        records: `records_under` without comparing stored keys, so it may also hold
+        records of another key whose hash has the same high 32 bits (rare), for a caller
+        that checks each record itself (a scorer).
         """
-        high = key_hash(key) >> 32
-        slots = self._index._slots
-        # an empty slot (all ones) ends a run, even the run of hash-high 0xFFFFFFFF
-        lowest, beyond = high << 32, min((high + 1) << 32, 0xFFFF_FFFF_FFFF_FFFF)
-        home = (high * self._index.capacity) >> 32
-        # From the home slot, every slot before the run holds a smaller hash: the first
-        # slot that is empty or not smaller starts the run, if its hash is this one's.
-        start = _first_at_least(slots, home, lowest)
-        if start >= len(slots) or slots[start] >= beyond:
-            return np.empty(0, dtype=np.uint32)
-        stop = _first_at_least(slots, start, beyond)
-        entries = np.sort(
-            self._index._slot_array[start:stop] & np.uint64(0xFFFF_FFFF), kind="stable"
-        )
-        if self._entry_records is None:
-            return entries.astype(np.uint32)
-        records: np.ndarray = np.frombuffer(self._entry_records, dtype=np.uint32)[entries]
-        return records
+        records = self.records_under(key, verify=False)
+        records.sort()
+        return records.astype(np.uint32)
 
     def records_under(
         self, key: bytes, hashed: int | None = None, verify: bool = True
