@@ -4,14 +4,18 @@ Open addressing over one array of 64-bit slots, filled in the order of each key'
 so every run of occupied slots is sorted (Robin Hood order without a displacement field).
 A probe therefore stops at the first empty slot *or* the first slot whose hash is greater
 than the one sought: a miss costs about one slot read even at a load factor of 0.75.
-FORMAT.md, "The hashed index", describes the bytes; this module is their only reader.
+FORMAT.md, "The hashed index", describes the bytes; this module reads them in Python
+(`HashIndex`, the reference) and hands them to `indexes._probe` (_probe.c), the same probe
+compiled, which serves whenever it was built and `SCREENING_PROBE=python` is not set.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 import numpy as np
@@ -19,22 +23,73 @@ import xxhash
 
 from indexes.errors import LimitError
 
+try:
+    from indexes import _probe
+except ImportError:  # not built (no compiler at install): the reference path serves alone
+    COMPILED_BUILT = False
+else:
+    COMPILED_BUILT = True
+
 LOAD_FACTOR = 0.75
 EMPTY_ENTRY = 0xFFFF_FFFF
 EMPTY_SLOT = 0xFFFF_FFFF_FFFF_FFFF
 LOW32 = 0xFFFF_FFFF
 MAX_ENTRIES = min(EMPTY_ENTRY - 1, int(LOAD_FACTOR * (1 << 32)))  # capacity <= 2**32
 
+PROBE_ENV = "SCREENING_PROBE"
+
 key_hash = xxhash.xxh3_64_intdigest
+MemoryBuffer = bytes | bytearray | memoryview | np.ndarray
 
 
 class SupportsSlice(Protocol):
     def __getitem__(self, index: slice, /) -> bytes | memoryview: ...
 
 
+def use_compiled() -> bool:
+    """Whether new segments and batches take the compiled probe: built, and not ruled out
+    by `SCREENING_PROBE=python` (the tests run both paths; an operator may rule C out)."""
+    return COMPILED_BUILT and os.environ.get(PROBE_ENV) != "python"
+
+
 def hash_keys(keys: Sequence[bytes]) -> np.ndarray:
-    """xxh3_64 of each key, as uint64: the one Python-level loop of a batch (~100 ns a key)."""
+    """xxh3_64 of each key, as uint64: ~10 ns a key compiled, ~100 ns through xxhash."""
+    if use_compiled():
+        hashes = np.empty(len(keys), dtype=np.uint64)
+        _probe.hash_into(keys, hashes)
+        return hashes
     return np.fromiter(map(key_hash, keys), dtype=np.uint64, count=len(keys))
+
+
+def compiled_table(
+    slots: MemoryBuffer,
+    capacity: int,
+    key_offsets: MemoryBuffer,
+    keys: MemoryBuffer,
+    entry_records: MemoryBuffer | None,
+) -> _probe.Table | None:
+    """The compiled probe over a segment's sections (None on the reference path).
+
+    It holds the buffers, so the mapping lives as long as it does, as with `HashIndex`.
+    Raises ValueError for a capacity outside 1..2**32 or a section of a partial item.
+    """
+    if not use_compiled():
+        return None
+    return _probe.Table(slots, capacity, key_offsets, keys, entry_records)
+
+
+def compiled_lookup(
+    tables: Sequence[_probe.Table | None], filters: Sequence[_probe.Filter | None]
+) -> _probe.Lookup | None:
+    """One call probing every segment of a snapshot, if each has a compiled table (made
+    when the segment was opened: the path is chosen there, once).
+
+    `filters`, one per table: None, or (restricted records as a bitset, dead records,
+    visible(record, viewer)) for a segment whose hits are not all live and public."""
+    present = [table for table in tables if table is not None]
+    if len(present) != len(tables) or not COMPILED_BUILT:
+        return None
+    return _probe.Lookup(present, filters)
 
 
 def capacity_for(entries: int) -> int:
@@ -238,8 +293,12 @@ class PreparedKeys:
     def __init__(self, keys: Sequence[bytes]) -> None:
         self.keys = keys
         self.hashes = hash_keys(keys)
-        self.high = self.hashes >> np.uint64(32)
         self._layout: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @cached_property
+    def high(self) -> np.ndarray:
+        """The high 32 bits of each hash (the reference probe's; the compiled one shifts)."""
+        return self.hashes >> np.uint64(32)
 
     def laid_out(self, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(lengths, starts in blob, blob) for the keys of `queries`."""
