@@ -54,6 +54,8 @@ class WrkResult:
     non_2xx: int = 0
     socket_errors: int = 0
     """connect + read + write + timeout errors."""
+    max_us: float = 0.0
+    """The slowest request (wrk's `Latency ... Max`)."""
 
     @property
     def errors(self) -> int:
@@ -74,9 +76,15 @@ def rotate_script() -> Path:
 
 
 def wrk_command(
-    url: str, bodies: Path, headers: Mapping[str, str], settings: WrkSettings
+    url: str,
+    bodies: Path,
+    headers: Mapping[str, str],
+    settings: WrkSettings,
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
 ) -> list[str]:
-    """The wrk command line: `--latency` for the percentiles, bodies from `bodies`."""
+    """The wrk command line: `--latency` for the percentiles, bodies from `bodies`, given
+    to `script` (bench/rotate.lua unless told) with any `script_args` after it."""
     command = [
         wrk_path(),
         f"-t{settings.threads}",
@@ -85,16 +93,23 @@ def wrk_command(
         f"--timeout={settings.timeout_seconds}s",
         "--latency",
         "-s",
-        str(rotate_script()),
+        str(script or rotate_script()),
     ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    return [*command, url, "--", str(bodies)]
+    return [*command, url, "--", str(bodies), *script_args]
 
 
-def run_wrk(url: str, bodies: Path, headers: Mapping[str, str], settings: WrkSettings) -> WrkResult:
+def run_wrk(
+    url: str,
+    bodies: Path,
+    headers: Mapping[str, str],
+    settings: WrkSettings,
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
+) -> WrkResult:
     """One bounded wrk run: it stops by itself after `settings.seconds`."""
-    command = wrk_command(url, bodies, headers, settings)
+    command = wrk_command(url, bodies, headers, settings, script, script_args)
     try:
         done = subprocess.run(
             command,
@@ -128,7 +143,14 @@ def parse_wrk(output: str) -> WrkResult:
         bytes_read=read,
         non_2xx=int(_field(r"Non-2xx or 3xx responses:\s+(\d+)", output, "0")),
         socket_errors=_socket_errors(output),
+        max_us=_max_latency_us(output),
     )
+
+
+def _max_latency_us(output: str) -> float:
+    """'    Latency   402.00us  123.00us   6.79ms   90.00%': the third figure is the max."""
+    match = re.search(r"^\s*Latency\s+\S+\s+\S+\s+([\d.]+)([a-z]+)\s", output, re.MULTILINE)
+    return 0.0 if match is None else duration_us(*match.groups())
 
 
 def _percentiles(output: str) -> dict[str, float]:
@@ -180,10 +202,18 @@ class Slice:
     result: WrkResult
 
 
-def run_slice(url: str, bodies: Path, headers: Mapping[str, str], settings: WrkSettings) -> Slice:
-    """A wrk run stamped with its start and end, for the series of `p99 while loading`."""
+def run_slice(
+    url: str,
+    bodies: Path,
+    headers: Mapping[str, str],
+    settings: WrkSettings,
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
+) -> Slice:
+    """A wrk run stamped with its start and end, for a series of them (`p99 while
+    loading`, the soak)."""
     started = time.monotonic()
-    result = run_wrk(url, bodies, headers, settings)
+    result = run_wrk(url, bodies, headers, settings, script, script_args)
     return Slice(started, time.monotonic(), result)
 
 

@@ -126,6 +126,7 @@ def test_parse_wrk_report() -> None:
         p90_us=287.0,
         p99_us=6790.0,
         bytes_read=round(9.99 * (1 << 20)),
+        max_us=15370.0,
     )
     assert result.errors == 0
 
