@@ -228,6 +228,39 @@ append_match(PyObject *found, PyObject *part, uint64_t record)
     return failed;
 }
 
+/* The first slot at or after `position` whose hash is not below `high` (an empty slot,
+ * all ones, is not below any). From a home slot on, occupied slots are sorted by hash up
+ * to that one (FORMAT.md, "The hashed index"), so it is found by steps of doubling
+ * length, then a binary search: a home inside the run of a key thousands of records
+ * share (a name token, a genotype) costs a few reads, not a walk over the run. */
+static inline uint64_t
+first_not_below(const char *slots, uint64_t position, uint64_t slot_count, uint64_t high)
+{
+    const uint64_t bound = high << 32;
+    if (position >= slot_count || load_u64(slots, position) >= bound)
+        return position;
+    uint64_t low = position, step = 1, upper;
+    for (;;) { /* load_u64(slots, low) < bound throughout */
+        upper = low + step;
+        if (upper >= slot_count) {
+            upper = slot_count;
+            break;
+        }
+        if (load_u64(slots, upper) >= bound)
+            break;
+        low = upper;
+        step *= 2;
+    }
+    while (upper - low > 1) {
+        const uint64_t middle = low + (upper - low) / 2;
+        if (load_u64(slots, middle) >= bound)
+            upper = middle;
+        else
+            low = middle;
+    }
+    return upper;
+}
+
 /* Probe one table for one key: FORMAT.md's loop, comparing keys only on equal hashes.
  * `hint`, if any, is a bitset the caller reads next for each match: its byte is
  * prefetched with the key offsets, so the two cache misses overlap. */
@@ -237,7 +270,9 @@ probe_one(const Table *table, Key key, uint64_t hash, PyObject *found, PyObject 
 {
     const uint64_t high = hash >> 32;
     const char *slots = table->slots.buf;
-    for (uint64_t position = home_slot(hash, table->capacity);; position++) {
+    const uint64_t home = home_slot(hash, table->capacity);
+    for (uint64_t position = first_not_below(slots, home, table->slot_count, high);;
+         position++) {
         if (position >= table->slot_count)
             return corrupt_slot(position, table->slot_count);
         const uint64_t slot = load_u64(slots, position);
@@ -370,7 +405,8 @@ probe_slots(const Table *table, const char *hashes, Py_ssize_t count, Candidates
                 prefetch(slots + ahead * 8);
         }
         const uint64_t hash = load_u64(hashes, query), high = hash >> 32;
-        for (uint64_t position = home_slot(hash, capacity);; position++) {
+        const uint64_t home = home_slot(hash, capacity);
+        for (uint64_t position = first_not_below(slots, home, slot_count, high);; position++) {
             if (position >= slot_count)
                 return corrupt_slot(position, slot_count);
             const uint64_t slot = load_u64(slots, position);

@@ -272,6 +272,26 @@ class Snapshot:
             return Counted(empty, empty, empty)
         return Counted(np.concatenate(parts), np.concatenate(records), np.concatenate(counts))
 
+    def holding_at_least(
+        self, keys: Sequence[bytes], at_least: int, viewer: str | None = None
+    ) -> Found:
+        """Live records `viewer` may see that may hold `at_least` of `keys` (`queries` is
+        all zeros): a superset, read from each segment's shortest posting lists only
+        (Segment.holding_at_least), for a caller that verifies each record itself. Where
+        `count_keys` reads every key's list, this reads a DNA query's rarest genotypes."""
+        hashes = [key_hash(key) for key in keys]
+        parts, records = [], []
+        for index, part in enumerate(self.parts):
+            held = part.segment.holding_at_least(hashes, at_least)
+            held = held[part.live_mask(held, viewer)]
+            parts.append(np.full(len(held), index, dtype=np.int64))
+            records.append(held)
+        if not parts:
+            empty = np.empty(0, dtype=np.int64)
+            return Found(empty, empty, empty)
+        found_parts = np.concatenate(parts)
+        return Found(np.zeros(len(found_parts), np.int64), found_parts, np.concatenate(records))
+
     def record(self, part: int, record: int) -> tuple[bytes, object]:
         return self.parts[part].segment.record(record)
 

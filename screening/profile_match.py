@@ -2,9 +2,9 @@
 
 A query gives `loci` (`{"D3S1358": [15, 17], ...}`, or the compact `D3S1358:15/17;...`).
 Each stored profile carries one key per locus naming its genotype (loaders/profile_keys.py,
-where the agreement rule is written down); the query's keys are looked up and the records
-found are counted per key (`Snapshot.count_keys`), so a record's count is the number of
-loci at which it agrees with the query.
+where the agreement rule is written down); only the query's rarest genotypes are looked up
+(`Snapshot.holding_at_least`, by pigeonhole) and each profile found is recounted from its
+stored loci, so a record's count is the number of loci at which it agrees with the query.
 
 - `hit`: at least the database's threshold in loci agree (13 by default, the catalog's).
 - Reported: the `MAX_MATCHES` records agreeing at the most loci, among those that agree
@@ -91,35 +91,39 @@ class ProfileMatcher:
 
 
 def _screen_one(snapshot: Snapshot, query: ProfileQuery, viewer: str | None) -> Result:
-    """Candidates by key counts, then each recounted from its stored profile.
+    """Candidates from the query's rarest genotypes, each recounted from its stored profile.
 
-    The counts come unverified (`verify=False`: no stored key compared, the slow part of
-    long posting lists), so they are upper bounds; recounting every candidate from the
-    record itself makes the answer exact. A candidate is rare: it must already agree at
-    `reported_at` loci or more.
+    A profile agreeing at `reported_at` of the query's n loci disagrees at n - reported_at
+    at most, so it agrees at one at least of any n - reported_at + 1 of them (pigeonhole):
+    the snapshot reads those of the shortest posting lists, and a few more while they
+    prune, never the common genotypes 50,000 profiles share (Snapshot.holding_at_least;
+    for a partial profile's leads, agreeing at all its loci, the rarest one list). The
+    candidates are a superset (no stored key compared); recounting each from the record
+    itself makes the answer exact.
     """
-    counted = snapshot.count_keys(query.keys, query.reported_at, viewer, verify=False)
+    asked = str_loci(query.loci)
+    candidates = snapshot.holding_at_least(query.keys, query.reported_at, viewer)
     matches = []
-    for part, record in zip(counted.parts.tolist(), counted.records.tolist(), strict=True):
-        match = _match(snapshot, query, part, record)
-        if match["loci"] >= query.reported_at:
-            matches.append((-match["loci"], part, record, match))
+    for part, record in zip(candidates.parts.tolist(), candidates.records.tolist(), strict=True):
+        identity, data = snapshot.record(part, record)
+        stored = decode(query.db, data)
+        theirs = stored.get(FIELD)
+        theirs = theirs if isinstance(theirs, Mapping) else {}
+        loci = sum(1 for locus in asked if theirs.get(locus) == query.loci[locus])
+        if loci >= query.reported_at:
+            compared = sum(1 for locus in asked if locus in theirs)
+            match = _match(query.db, identity, stored, loci, compared)
+            matches.append((-loci, part, record, match))
     matches.sort(key=lambda ranked: ranked[:3])
     reported = [match for *_, match in matches[:MAX_MATCHES]]
     threshold = query.db.threshold
     return {"hit": any(match["loci"] >= threshold for match in reported), "matches": reported}
 
 
-def _match(snapshot: Snapshot, query: ProfileQuery, part: int, record: int) -> Result:
-    """The match of one stored profile: loci agreeing (same genotype), loci compared."""
-    db = query.db
-    identity, data = snapshot.record(part, record)
-    stored = decode(db, data)
-    theirs = stored.get(FIELD)
-    theirs = theirs if isinstance(theirs, Mapping) else {}
-    asked = str_loci(query.loci)
-    loci = sum(1 for locus in asked if theirs.get(locus) == query.loci[locus])
-    compared = sum(1 for locus in asked if locus in theirs)
+def _match(
+    db: Database, identity: bytes, stored: dict[str, object], loci: int, compared: int
+) -> Result:
+    """A reported profile: `loci` agreeing (same genotype) of `compared` typed in both."""
     return {
         "db": db.code,
         "id": record_id(db, identity),

@@ -12,11 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from indexes import Deletion, Record, Writer, open_snapshot, postings
+from loaders.catalog import DNA
 from loaders.load import load
-from loaders.profile_keys import allele_keys, genotype_key
+from loaders.profile_keys import allele_keys, genotype_key, genotype_keys
 from loaders.readers import Upload
 from screening import open_data
 from screening.data import Data
+from screening.profile_match import MATCHER, MAX_MATCHES, ProfileQuery
 
 LOCI = [
     "CSF1PO", "D3S1358", "D5S818", "D7S820", "D8S1179", "D13S317", "D16S539", "D18S51",
@@ -167,3 +170,124 @@ def test_genotype_keys_name_each_locus_once(profile: dict[str, set[str]]) -> Non
     keys = allele_keys({"loci": stored | {"AMEL": ["X"]}})
     assert len(keys) == len(set(keys)) == len(stored)
     assert set(keys) == {genotype_key(locus, alleles) for locus, alleles in stored.items()}
+
+
+GENOTYPES = [["9"], ["10"], ["11"], ["9", "10"], ["9", "11"], ["10", "11"]]
+"""Few genotypes, homozygous ones among them: profiles agree often, and ties abound."""
+ABSENT = len(GENOTYPES)
+
+
+def _profiles(data: st.DataObject, count: int, label: str) -> list[dict[str, list[str]]]:
+    """Profiles over LOCI, each a base (one of two) with some loci retyped or left out."""
+    bases = data.draw(
+        st.lists(st.lists(st.integers(0, ABSENT - 1), min_size=16, max_size=16), min_size=2),
+        label="bases",
+    )
+    profiles = []
+    for _ in range(count):
+        typed = list(data.draw(st.sampled_from(bases), label=f"{label} base"))
+        for at, genotype in data.draw(
+            st.lists(st.tuples(st.integers(0, 15), st.integers(0, ABSENT))), label=label
+        ):
+            typed[at] = genotype
+        profiles.append(
+            {locus: GENOTYPES[g] for locus, g in zip(LOCI, typed, strict=True) if g != ABSENT}
+        )
+    return profiles
+
+
+def _expected(
+    stored: list[tuple[dict[str, list[str]], frozenset[str] | None, bool]],
+    query: dict[str, list[str]],
+    viewer: str | None,
+) -> list[tuple[str, int, int]]:
+    """The brute-force answer: every live record the viewer may see, counted locus by locus."""
+    reported_at = max(1, min(13, len(query)))
+    rows = []
+    for number, (profile, viewers, deleted) in enumerate(stored):
+        if deleted or (viewers is not None and viewer not in viewers):
+            continue
+        loci = sum(1 for locus, alleles in query.items() if profile.get(locus) == alleles)
+        compared = sum(1 for locus in query if locus in profile)
+        if loci >= reported_at:
+            rows.append((-loci, number, (f"R{number}", loci, compared)))
+    return [row for *_, row in sorted(rows)[:MAX_MATCHES]]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_rarest_postings_give_the_brute_force_answer(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    """Reading only the rarest genotypes' lists (pigeonhole), however early reading stops
+    and whether later lists are tallied or searched per candidate, finds exactly what
+    counting every record does: ties, homozygous loci, partial profiles, withdrawn and
+    restricted records, two segments."""
+    count = data.draw(st.integers(1, 40), label="records")
+    profiles = _profiles(data, count, "stored")
+    restricted = data.draw(st.lists(st.booleans(), min_size=count, max_size=count))
+    deleted = data.draw(st.lists(st.booleans(), min_size=count, max_size=count))
+    stored = [
+        (profile, frozenset({"GBR"}) if hidden else None, gone)
+        for profile, hidden, gone in zip(profiles, restricted, deleted, strict=True)
+    ]
+    split = data.draw(st.integers(0, count), label="first segment")
+    directory = tmp_path_factory.mktemp("rarest") / "DNA"
+    records = [_record(number, profile, viewers) for number, (profile, viewers, _) in
+               enumerate(stored)]  # fmt: skip
+    for batch in (records[:split], records[split:]):
+        with Writer(directory, "DNA") as writer:
+            writer.upsert(batch)
+            writer.commit()
+    with Writer(directory, "DNA") as writer:
+        gone = [r for r, (*_, deleted) in zip(records, stored, strict=True) if deleted]
+        writer.delete([Deletion(r.identity, r.keys[0]) for r in gone])
+        writer.commit()
+    snapshot = open_snapshot(directory, "DNA")
+    [query] = _profiles(data, 1, "query")
+    size = data.draw(st.one_of(st.just(16), st.integers(1, 16)), label="query size")
+    kept = data.draw(st.permutations(LOCI), label="query loci")[:size]
+    query = {locus: alleles for locus, alleles in query.items() if locus in kept}
+    viewer = data.draw(st.sampled_from([None, "GBR", "FRA"]), label="viewer")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(postings, "VERIFY_COST", data.draw(st.sampled_from([0, 1, 2000])))
+        patch.setattr(postings, "MEMBERSHIP_COST", data.draw(st.sampled_from([0, 1, 150])))
+        parsed = ProfileQuery(DNA, query, genotype_keys(query))
+        [result] = MATCHER.screen(snapshot, DNA, [parsed], viewer) if query else [None]
+    if result is None:
+        return
+    expected = _expected(stored, query, viewer)
+    assert [(m["record"]["reference"], m["loci"], m["compared"]) for m in result["matches"]] == (
+        expected
+    )
+    assert result["hit"] == any(loci >= 13 for _, loci, _ in expected)
+
+
+def _record(number: int, profile: dict[str, list[str]], viewers: frozenset[str] | None) -> Record:
+    """A DNA record as the loader stores it (loaders/records.py)."""
+    reference = f"R{number}"
+    data = [profile, reference, "person", "FRA", sorted(viewers) if viewers else None, None]
+    keys = (f"reference:{reference}".encode(), *genotype_keys(profile))
+    return Record(reference.encode(), keys, data, viewers)
+
+
+@pytest.mark.parametrize("membership", [0, 150])
+def test_a_profile_agreeing_only_at_the_common_loci_is_found(
+    tmp_path: Path, membership: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The query's three rarest genotypes are the three loci where BASE differs from it:
+    BASE agrees at exactly 13 of 16, none of them among the rarest lists read first."""
+    query = changed(3)
+    fillers = [_record(n, {locus: query[locus] for locus in LOCI[:3]}, None) for n in (1, 2)]
+    others = [_record(n, BASE, None) for n in range(3, 9)]  # the common genotypes
+    with Writer(tmp_path / "DNA", "DNA") as writer:
+        writer.upsert([_record(0, BASE, None), *fillers, *others])
+        writer.commit()
+    monkeypatch.setattr(postings, "MEMBERSHIP_COST", membership)
+    parsed = ProfileQuery(DNA, query, genotype_keys(query))
+    [result] = MATCHER.screen(open_snapshot(tmp_path / "DNA", "DNA"), DNA, [parsed], None)
+    assert [(m["record"]["reference"], m["loci"]) for m in result["matches"]][:2] == [
+        ("R0", 13),
+        ("R3", 13),
+    ]
+    assert result["hit"] is True
