@@ -1,11 +1,14 @@
 """The HTTP half of `screening bench`: the real server under wrk, beside two references.
 
-Five columns, the same wrk command line for each (bench/README.md says how to read them):
+Seven columns, the same wrk command line for each (bench/README.md says how to read them):
 
   1. `screening serve`, one SLTD query per request (JSON), half hits, half misses;
   1b. `screening serve`, one passport scan per request (POST /v1/screen/mrz: a TD3 zone
      parsed, check digits verified, screened against SLTD and TDAWN);
   2. `screening serve`, 1,000 queries per request (msgpack), through the batch path;
+  2b. the same 1,000 rows as a columnar batch (`{"db", "columns"}`, msgpack);
+  2c. columnar batches of a border's mix: 1 hit in 1,000 rows (a hit costs its record,
+     its answer and its owner's notice, ~20 us; a miss ~2 us all-in);
   3. a bare aiohttp + uvloop handler doing a dict lookup (bench/bare_app.py): the ceiling
      for any Python service, the yardstick of column 1;
   4. nginx `return 200`: what the loopback and wrk cost by themselves.
@@ -29,6 +32,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import msgpack
 import orjson
@@ -39,6 +43,7 @@ from bench.http_bodies import (
     open_sltd,
     sample_queries,
     write_batches,
+    write_columns,
     write_mrz,
     write_numbers,
     write_singles,
@@ -65,6 +70,8 @@ the kernel's SO_REUSEPORT hash put them all on the other one (1 chance in 8 at 4
 connections). Such a run measures one worker, so it is run again (at most RERUNS times)."""
 RERUNS = 2
 CHECKED_BODIES = 20
+BORDER_HIT_SHARE = 0.001
+"""Hits among the rows of column 2c: at a border nearly every document is clean."""
 
 
 @dataclass(frozen=True)
@@ -120,12 +127,16 @@ class Bodies:
     batches: BodySet
     numbers: Path
     mrz: BodySet
+    columns: BodySet
+    border: BodySet
 
 
 COLUMNS = {
     "ours": "screening, 1 query (JSON)",
     "mrz": "screening, MRZ scan (JSON)",
     "batch": "screening, 1,000/request (msgpack)",
+    "columns": "columnar, 1,000/request (msgpack)",
+    "border": "columnar, 1 hit in 1,000 (msgpack)",
     "bare": "bare aiohttp + dict (JSON)",
     "nginx": "nginx return 200",
 }
@@ -163,9 +174,13 @@ def _measure_all(
         check_answers(server, key, bodies.singles)
         check_answers(server, key, bodies.batches)
         check_answers(server, key, bodies.mrz)
+        check_answers(server, key, bodies.columns)
+        check_answers(server, key, bodies.border)
         runs["ours"] = measure(server, key, bodies.singles, options)
         runs["mrz"] = measure(server, key, bodies.mrz, options)
         runs["batch"] = measure(server, key, bodies.batches, options)
+        runs["columns"] = measure(server, key, bodies.columns, options)
+        runs["border"] = measure(server, key, bodies.border, options)
         loading = _loading(server, key, bodies.singles, served, folder, options)
     with bare_server(bodies.numbers, options.workers, folder) as server:
         check_answers(server, key, bodies.singles)
@@ -209,6 +224,9 @@ def build_bodies(data_dir: Path, folder: Path, options: HttpOptions) -> Bodies:
     snapshot = open_sltd(data_dir)
     singles = sample_queries(snapshot, options.singles, COUNTRY, seed=1)
     batch_queries = sample_queries(snapshot, options.batches * options.batch_size, COUNTRY, seed=2)
+    border_queries = sample_queries(
+        snapshot, options.batches * options.batch_size, COUNTRY, seed=3, hit_share=BORDER_HIT_SHARE
+    )
     numbers = folder / "numbers.txt"
     folder.mkdir(parents=True, exist_ok=True)
     write_numbers(snapshot, numbers)
@@ -217,6 +235,8 @@ def build_bodies(data_dir: Path, folder: Path, options: HttpOptions) -> Bodies:
         write_batches(batch_queries, options.batch_size, folder),
         numbers,
         write_mrz(singles, folder),
+        write_columns(batch_queries, options.batch_size, folder, "columns"),
+        write_columns(border_queries, options.batch_size, folder, "border"),
     )
 
 
@@ -231,14 +251,22 @@ def check_answers(server: Running, key: str, bodies: BodySet) -> None:
         if status != 200:
             raise ServerError(f"{server.name}: {path.name} answered {status}: {raw[:300]!r}")
         reply = msgpack.unpackb(raw) if msgpack_reply else orjson.loads(raw)
-        results = [reply] if bodies.path.endswith("/mrz") else reply["results"]
-        hits = [bool(result.get("hit")) for result in results]
+        hits = _hits_of(reply, bodies)
         if hits != expected:
             wrong = sum(got != want for got, want in zip(hits, expected, strict=False))
             raise ServerError(
                 f"{server.name}: {path.name}: {wrong} of {len(expected)} answers differ"
                 f" from the data ({len(hits)} results)"
             )
+
+
+def _hits_of(reply: dict[str, Any], bodies: BodySet) -> list[bool]:
+    """Each query's `hit`, whichever shape the answer has (per query, MRZ, columnar)."""
+    if bodies.path.endswith("/mrz"):
+        return [bool(reply.get("hit"))]
+    if bodies.columnar:
+        return [hit is True for hit in reply["hit"]]
+    return [bool(result.get("hit")) for result in reply["results"]]
 
 
 def _wrk_settings(options: HttpOptions, connections: int, seconds: int) -> WrkSettings:

@@ -53,6 +53,8 @@ class BodySet:
     content_type: str
     path: str = "/v1/screen"
     """The route the bodies go to."""
+    columnar: bool = False
+    """Columnar bodies, answered with one `hit` list rather than `results`."""
 
 
 def open_sltd(data_dir: Path) -> Snapshot:
@@ -60,10 +62,12 @@ def open_sltd(data_dir: Path) -> Snapshot:
     return open_snapshot(data_dir / DB, DB, SegmentCache(verify=False))
 
 
-def sample_queries(snapshot: Snapshot, count: int, viewer: str, seed: int) -> list[Query]:
-    """`count` queries, HIT_SHARE of them hits the viewer may see, shuffled."""
+def sample_queries(
+    snapshot: Snapshot, count: int, viewer: str, seed: int, hit_share: float = HIT_SHARE
+) -> list[Query]:
+    """`count` queries, `hit_share` of them (at least one) hits the viewer may see, shuffled."""
     chance = random.Random(seed)
-    hits = list(_stored(snapshot, round(count * HIT_SHARE), viewer, chance))
+    hits = list(_stored(snapshot, max(1, round(count * hit_share)), viewer, chance))
     misses = [_miss_of(snapshot, chance.choice(hits), chance) for _ in range(count - len(hits))]
     queries = hits + misses
     chance.shuffle(queries)
@@ -112,6 +116,17 @@ def msgpack_body(queries: Sequence[Query]) -> bytes:
     return packed
 
 
+def columns_body(queries: Sequence[Query]) -> bytes:
+    """The columnar batch (screening/columns.py) in msgpack, each column in its text form
+    (the values joined by newlines: one string to decode rather than one a value)."""
+    columns = {
+        "number": "\n".join(query.number for query in queries),
+        "country": "\n".join(query.country for query in queries),
+    }
+    packed: bytes = msgpack.packb({"db": DB, "columns": columns}, use_bin_type=True)
+    return packed
+
+
 def write_singles(queries: Sequence[Query], folder: Path) -> BodySet:
     """One JSON body per query: the terminal's request."""
     bodies = [json_body([query]) for query in queries]
@@ -149,6 +164,19 @@ def write_batches(queries: Sequence[Query], size: int, folder: Path) -> BodySet:
     bodies = [msgpack_body(group) for group in groups]
     expected = [[query.hit for query in group] for group in groups]
     return _write(folder, "batch", ".msgpack", bodies, expected, size, "application/msgpack")
+
+
+def write_columns(queries: Sequence[Query], size: int, folder: Path, name: str) -> BodySet:
+    """Columnar msgpack bodies of `size` rows each, the same rows `write_batches` sends
+    as maps, so the two columns of the table differ only by the body's shape."""
+    groups = [queries[start : start + size] for start in range(0, len(queries), size)]
+    groups = [group for group in groups if len(group) == size]
+    if not groups:
+        raise ValueError(f"fewer than {size} queries: no full batch")
+    bodies = [columns_body(group) for group in groups]
+    expected = [[query.hit for query in group] for group in groups]
+    written = _write(folder, name, ".msgpack", bodies, expected, size, "application/msgpack")
+    return replace(written, columnar=True)
 
 
 def _write(

@@ -112,6 +112,9 @@ def answer_of(result: Result) -> dict[str, Any]:
     return answer
 
 
+CATALOG_ORDER = {code: index for index, code in enumerate(DATABASES)}
+
+
 def databases_of(queries: Sequence[object]) -> list[str]:
     """The distinct `db` codes the queries name (upper-cased, as screening reads them)."""
     codes = {
@@ -119,7 +122,9 @@ def databases_of(queries: Sequence[object]) -> list[str]:
         for query in queries
         if isinstance(query, dict) and isinstance(query.get("db"), str)
     }
-    order = {code: index for index, code in enumerate(DATABASES)}
+    if len(codes) == 1:  # the usual request: one database, nothing to order
+        return list(codes)
+    order = CATALOG_ORDER
     return sorted(codes, key=lambda code: (order.get(code, len(order)), code))
 
 
@@ -155,16 +160,19 @@ class Audit:
         asked: Mapping[str, Any],
         dbs: Sequence[str],
         results: Sequence[Result],
+        answers: object = None,
     ) -> None:
         """Write one screening down, and its hits to their owners, before it is answered.
 
         `asked` is what the client sent, as the audit keeps it: `{"queries": [...]}`, or an
         MRZ check's `{"mrz", "document", "valid"}`; `dbs` the databases screened.
+        `answers`, when given, is the compact account of every query (a columnar batch's
+        `{"rows", "hits", "errors"}`) and `results` need then hold only the hit ones.
         A check that cannot be written down is not answered: UnavailableError (503), and
         the log says why.
         """
         try:
-            self._record(caller, endpoint, request_id, asked, dbs, results)
+            self._record(caller, endpoint, request_id, asked, dbs, results, answers)
         except JournalError as error:
             log.error("%s; such checks are answered 503 until it can be written", error)
             raise UnavailableError(
@@ -179,6 +187,7 @@ class Audit:
         asked: Mapping[str, Any],
         dbs: Sequence[str],
         results: Sequence[Result],
+        answers: object,
     ) -> None:
         at, check = timestamp(), check_id()
         hits = hit_matches(results)
@@ -196,7 +205,7 @@ class Audit:
             "worker": self.worker,
             "dbs": list(dbs),
             **asked,
-            "answers": [answer_of(result) for result in results],
+            "answers": [answer_of(result) for result in results] if answers is None else answers,
             "hit": bool(hits),
             "ids": list(dict.fromkeys(match["id"] for match in hits)),
         }

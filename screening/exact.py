@@ -26,17 +26,18 @@ def screen_exact(
     if len(queries) == 1:
         query = queries[0]
         hits = snapshot.find(query.key, viewer)
-        return [_result(snapshot, query, hits)]
+        return [exact_result(snapshot, query, hits)]
     found = snapshot.find_many([query.key for query in queries], viewer)
     grouped: list[list[tuple[int, int]]] = [[] for _ in queries]
     for query, part, record in zip(
         found.queries.tolist(), found.parts.tolist(), found.records.tolist(), strict=True
     ):
         grouped[query].append((part, record))
-    return [_result(snapshot, query, hits) for query, hits in zip(queries, grouped, strict=True)]
+    paired = zip(queries, grouped, strict=True)
+    return [exact_result(snapshot, query, hits) for query, hits in paired]
 
 
-def _result(snapshot: Snapshot, query: ExactQuery, hits: list[tuple[int, int]]) -> Result:
+def exact_result(snapshot: Snapshot, query: ExactQuery, hits: list[tuple[int, int]]) -> Result:
     if not hits:
         return {"hit": False, "matches": []}
     matches = [_match(query, *snapshot.record(part, record)) for part, record in hits]

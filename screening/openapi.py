@@ -267,6 +267,81 @@ def _schemas() -> dict[str, Schema]:
                 },
                 ("queries",),
             ),
+            "ColumnBatch": _object(
+                {
+                    "db": {
+                        "type": "string",
+                        "description": "one database with one exact lookup (SLTD, TDAWN, SAD, "
+                        "IARMS, IFRT, IBIN, DIALDOC, EDISON, COUNTERFEIT, GEIGER); another is a "
+                        "400 that says to send `queries`",
+                    },
+                    "columns": {
+                        "type": "object",
+                        "minProperties": 1,
+                        "additionalProperties": {
+                            "oneOf": [
+                                {"type": "array", "items": {}},
+                                {
+                                    "type": "string",
+                                    "description": "the values joined by newlines (`\\n`)",
+                                },
+                            ]
+                        },
+                        "description": "field name -> its value in each row, as a list or "
+                        "as text; every lookup field given, every column as long; more rows "
+                        "than `--max-batch` is a 413",
+                    },
+                },
+                ("db", "columns"),
+                "The columnar batch: the rows `{db, field: columns[field][i]}` as columns, "
+                "answered with the same results in a shape where a miss costs nothing.",
+            ),
+            "ColumnError": _object(
+                {
+                    "index": {"type": "integer", "minimum": 0},
+                    "field": _nullable("string", "the field at fault, if one is"),
+                    "code": _ref("QueryErrorCode"),
+                    "message": {
+                        "type": "string",
+                        "description": "starts with the row and field: `columns[3].number: ...`",
+                    },
+                },
+                ("index", "field", "code", "message"),
+                "A row that was not screened; the others are.",
+            ),
+            "ColumnFound": _object(
+                {
+                    "index": {"type": "integer", "minimum": 0},
+                    "hit": {"type": "boolean"},
+                    "matches": {"type": "array", "items": _ref("Match")},
+                },
+                ("index", "hit", "matches"),
+                "A row with matches: its per-query `Result`, and its index.",
+            ),
+            "ColumnResponse": _object(
+                {
+                    "db": {"type": "string"},
+                    "rows": {"type": "integer", "minimum": 0},
+                    "hit": {
+                        "type": "array",
+                        "items": _nullable("boolean"),
+                        "description": "per row: its `hit`, or null when it was not screened "
+                        "(its entry in `errors` says why)",
+                    },
+                    "found": {
+                        "type": "array",
+                        "items": _ref("ColumnFound"),
+                        "description": "the rows with matches, in row order",
+                    },
+                    "errors": {
+                        "type": "array",
+                        "items": _ref("ColumnError"),
+                        "description": "the rows not screened, in row order",
+                    },
+                    "took_us": {"type": "integer", "minimum": 0},
+                },
+                ("db", "rows", "hit", "found", "errors", "took_us"),
+            ),
             "Record": _object(
                 {
                     "number": {"type": "string"},
@@ -571,9 +646,20 @@ def _paths() -> dict[str, Schema]:
             "post": {
                 "operationId": "screen",
                 "summary": "One or many queries, answered in order",
-                "requestBody": _body("ScreenRequest", "JSON, or msgpack with its content type."),
+                "requestBody": {
+                    "required": True,
+                    "description": "JSON, or msgpack with its content type: `queries`, or a "
+                    "columnar batch of one database (`db` and `columns`).",
+                    "content": _content({"oneOf": [_ref("ScreenRequest"), _ref("ColumnBatch")]}),
+                },
                 "responses": {
-                    "200": _ok("ScreenResponse", "One result or query error per query."),
+                    "200": {
+                        "description": "One result or query error per query (`results`), "
+                        "or, for a columnar batch, a `ColumnResponse`.",
+                        "content": _content(
+                            {"oneOf": [_ref("ScreenResponse"), _ref("ColumnResponse")]}
+                        ),
+                    },
                     **_errors(400, 401, 408, 413, 429, 500, 503),
                 },
             }

@@ -84,7 +84,7 @@ class Settings:
         metadata=doc("seconds between checks for a new manifest or key file", "SECONDS"),
     )
     audit_sync: float = field(
-        default=0.002,
+        default=0.005,
         metadata=doc(
             "seconds a written audit or hit line may wait for its fdatasync (one per batch,"
             " on a thread); 0 = at once",

@@ -35,6 +35,8 @@ async def body_deadline(request: web.Request, handler: Handler) -> web.StreamRes
     limit = request.content_length
     if limit is not None and limit > settings.max_body:
         return await handler(request)  # refused unread (413) by the handler
+    if request.content.is_eof():  # the body came whole with the head: nothing to wait for
+        return await handler(request)
     try:
         async with asyncio.timeout(settings.request_timeout):
             await request.read()
