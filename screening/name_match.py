@@ -5,7 +5,9 @@ Names do not hash, so a query goes in three steps (DESIGN.md, "Persons"):
 1. Candidates: each significant token of the query (loaders/names.py: folded, ICAO
    transliterated, particles aside) is looked up by its phonetic key; each key's records
    (`Segment.postings`) become a roaring bitmap, and a record is a candidate when it shares
-   all the query's tokens, or all but one (a typo can change a phonetic key). A candidate
+   all the query's tokens, or all but one (a typo can change a phonetic key; of a
+   two-token name either, among the records born on the query's date, or a rare one
+   alone). A candidate
    set too large to score is narrowed by the query's birth year (`y:YEAR` keys, and `y:?`
    for records without a date), then, if still too large, cut to the records that share
    every token.
@@ -14,7 +16,11 @@ Names do not hash, so a query goes in three steps (DESIGN.md, "Persons"):
    (Jaro-Winkler, rapidfuzz), each query token paired with at most one record token.
 3. Evidence: the date of birth moves the score (loaders/birth_dates.py `agreement`): the
    same full date adds, a different one takes the match well under any threshold, as a
-   different date of birth is the strongest sign of a different person.
+   different date of birth is the strongest sign of a different person. A close but
+   inexact name agreeing with a date only as far as a year (or an approximate one) costs
+   more the commoner its tokens are in the database (`Rarity`: many persons share WEI and
+   ZHANG and a year, few share ABDULRAHMAN QATARI), and so do the record's names the query
+   lacks (NAME_DOUBT, MISSING_NAME_DOUBT).
 
 A match carries the score and its reasons (which name, which tokens and how, the date of
 birth's agreement); `hit` is a score at or above the database's threshold.
@@ -22,10 +28,11 @@ birth's agreement); `hit` is a score at or above the database's threshold.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -38,6 +45,7 @@ from loaders.birth_dates import (
     APPROXIMATE,
     DISAGREES,
     EXACT,
+    NO_DATE,
     PARTIAL,
     UNKNOWN,
     BirthDate,
@@ -74,6 +82,10 @@ POSTINGS_CACHED = 32768
 token's is ~100 KB at a million persons."""
 NARROW_ABOVE = 16
 """A candidate set larger than this is narrowed by the query's birth year."""
+RARE_TOKEN = 64
+"""A token held by at most this many records: of a two-token name, it alone brings the
+records holding it whose date of birth can agree, whatever they know of it (few, and a rare
+name is most of an identification)."""
 MAX_CANDIDATES = 512
 """At most this many candidates are scored a query (beyond: those sharing every token)."""
 MAX_MATCHES = 10
@@ -106,6 +118,23 @@ a watchlist often knows more names of a person than a passport prints."""
 KIND_FACTOR = {"name": 1.0, "alias": 1.0, "original_script": 1.0, "low_quality_alias": 0.95}
 DOB_EFFECT = {EXACT: 0.05, PARTIAL: 0.0, APPROXIMATE: -0.02, UNKNOWN: -0.05}
 DOB_DISAGREES_FACTOR = 0.6
+NAME_DOUBT = {EXACT: 0.0, PARTIAL: 2.0, APPROXIMATE: 2.5, UNKNOWN: 1.5}
+"""How much more a name's shortfall from certain (1 - similarity) costs when the name and
+date together are common enough to be someone else's (`_chance_weight`): on a million
+persons most names close to a traveller's but not theirs (WEN and WEI ZHANG, JOHN BROWN and
+JOHN STEPHEN BROWN) are common ones with a year of birth, not a full date."""
+DATE_DIGITS = {EXACT: 4.4, PARTIAL: 1.8, APPROXIMATE: 1.1, UNKNOWN: 0.0}
+"""How rare a date-of-birth agreement is, in powers of ten: one full date in ~24,000 (66
+years of birth dates), one year in ~66, an approximate one (5 years) in ~13."""
+CHANCE_MARGIN = 3.0
+"""A name and date are taken as identifying when fewer than 10**-this persons of the
+database would hold them by chance (1 in 100); short of that, NAME_DOUBT applies in full
+CHANCE_SPAN powers of ten later."""
+CHANCE_SPAN = 2.0
+MISSING_NAME_DOUBT = {EXACT: 0.0, PARTIAL: 0.5, APPROXIMATE: 0.5, UNKNOWN: 0.3}
+"""What the record's names missing from the query cost besides QUERY_SIDE_WEIGHT, unless
+the dates of birth agree exactly: a passport prints every given name, so JAMES BISHOP born
+in 1979 is less likely ERIK JAMES BISHOP listed with only that year."""
 
 
 @dataclass(frozen=True)
@@ -198,10 +227,11 @@ def parse_name_query(db: Database, query: Mapping[str, object], where: str) -> N
 
 def screen_one(snapshot: Snapshot, query: NameQuery, viewer: str | None) -> Result:
     matches: list[Result] = []
+    rarity = cache(lambda: token_rarity(snapshot, query))
     for part_number, records in enumerate(candidates(snapshot, query, viewer)):
         for record in records.tolist():
             identity, data = snapshot.record(part_number, record)
-            match = score_record(query, identity, data)
+            match = score_record(query, identity, data, rarity)
             if match is not None:
                 matches.append(match)
     matches.sort(key=lambda match: (-match["score"], match["id"]))
@@ -219,7 +249,9 @@ def candidates(snapshot: Snapshot, query: NameQuery, viewer: str | None) -> list
         segment = part.segment
         runs = sorted((postings(segment, key) for key in keys), key=len)
         # A typo can change a token's key: all tokens but one will do; of a two-token name
-        # either will do, among the records whose date of birth can agree with the query's.
+        # either will do, among the records born on the query's date (or with no date):
+        # the records knowing only a year or an approximate one need both (on a million
+        # persons thousands share a year, so one common token brought dozens of them).
         lenient = len(runs) == 2 and dated
         need = 1 if lenient else len(runs) - 1 if len(runs) > 2 else len(runs)
         drivers = sum(len(run) for run in runs[: len(runs) - need + 1])
@@ -227,10 +259,47 @@ def candidates(snapshot: Snapshot, query: NameQuery, viewer: str | None) -> list
         if query.dob is not None and (lenient or drivers > NARROW_ABOVE):
             within = _born_near(segment, query.dob)
         chosen = _at_least(runs, need, within)
+        if lenient and len(chosen) and query.dob is not None:
+            keep = sorted_contains(_born_on(segment, query.dob), chosen)
+            keep |= sorted_contains_all(runs, chosen)
+            for run in runs:
+                if len(run) <= RARE_TOKEN:
+                    keep |= sorted_contains(run, chosen)
+            chosen = chosen[keep]
         if len(chosen) > MAX_CANDIDATES:
             chosen = chosen[sorted_contains_all(runs, chosen)][:MAX_CANDIDATES]
         found.append(_live(part, chosen, viewer))
     return found
+
+
+@dataclass(frozen=True)
+class Rarity:
+    """How rare each query token is in the database, in powers of ten (log10 of the records
+    over those holding its phonetic key), and the database's size: a name of rare tokens
+    identifies a person, one of common tokens (WEI ZHANG) needs a full date of birth too."""
+
+    digits: Mapping[str, float]
+    records: int
+
+    def chance_weight(self, tokens: Sequence[tuple[str, float]], dob: str) -> float:
+        """0 when the matched (query token, similarity) pairs and the date together are rare
+        enough to identify a person in this database, rising to 1 as they get common (see
+        CHANCE_MARGIN)."""
+        held = sum(self.digits.get(token, 0.0) * similarity for token, similarity in tokens)
+        held += DATE_DIGITS.get(dob, 0.0)
+        shortfall = math.log10(max(self.records, 1)) + CHANCE_MARGIN - held
+        return min(1.0, max(0.0, shortfall / CHANCE_SPAN))
+
+
+def token_rarity(snapshot: Snapshot, query: NameQuery) -> Rarity:
+    """`Rarity` of the query's tokens, from their posting lists' lengths (remembered: the
+    candidate step reads the same)."""
+    records = sum(part.segment.records for part in snapshot.parts)
+    digits = {}
+    for token, key in zip(query.tokens, query_keys(query.tokens), strict=True):
+        holders = sum(len(postings(part.segment, key)) for part in snapshot.parts)
+        digits[token] = math.log10(max(records, 1) / max(holders, 1))
+    return Rarity(digits, records)
 
 
 @lru_cache(maxsize=POSTINGS_CACHED)
@@ -318,11 +387,26 @@ def _born_near(segment: Segment, dob: BirthDate) -> np.ndarray | None:
     return _sorted_union([postings(segment, key) for key in keys])
 
 
-def score_record(query: NameQuery, identity: bytes, data: object) -> Result | None:
+def _born_on(segment: Segment, dob: BirthDate) -> np.ndarray:
+    """The records born on a full date's day (or its day and month swapped), or with no
+    date of birth, sorted: `_born_near` less those that know only a year."""
+    keys = [key for key in _date_keys(dob) or () if not key.startswith(b"y:") or key == NO_DATE]
+    return _sorted_union([postings(segment, key) for key in keys])
+
+
+def score_record(
+    query: NameQuery,
+    identity: bytes,
+    data: object,
+    rarity: Callable[[], Rarity] | None = None,
+) -> Result | None:
     """The match of one candidate, or None when it scores below what is worth showing.
 
     The date of birth is looked at first: a different one caps the score below what is
-    shown, so the names of most candidates of a common name are never compared.
+    shown, so the names of most candidates of a common name are never compared; the names
+    are read from the stored list, and the record decoded only for a match. With the query
+    tokens' `rarity` (asked for only when needed), a close but inexact name that is common
+    and carries less than an exact date scores lower (NAME_DOUBT).
     """
     db = query.db
     person = db.code in PERSON_DATABASES
@@ -330,13 +414,18 @@ def score_record(query: NameQuery, identity: bytes, data: object) -> Result | No
     floor = float(db.threshold) - REPORT_BELOW_THRESHOLD
     if dob == DISAGREES and floor > DOB_DISAGREES_FACTOR:
         return None
-    record = decode(db, data)
-    name_score, factor, reasons = _best_name(query, record)
+    name_score, factor, bests = _best_name(query, _stored_names(db, data))
     score = name_score * DOB_DISAGREES_FACTOR if dob == DISAGREES else name_score
-    score += DOB_EFFECT.get(dob, 0.0) if person else 0.0
+    if person:
+        score += DOB_EFFECT.get(dob, 0.0)
+        doubtful = bests and name_score < 1.0 and NAME_DOUBT.get(dob)
+        if rarity is not None and doubtful and score * factor >= floor:  # doubt only lowers
+            score -= _doubt(query, bests, name_score, rarity(), dob)
     score = round(min(1.0, max(0.0, score)) * factor, 4)
     if score < floor:
         return None
+    record = decode(db, data)
+    reasons = _reasons(query, bests)
     if person:
         reasons["dob"] = dob
         reasons["nationality"] = _nationality(query.nationality, record.get("nationality"))
@@ -348,6 +437,32 @@ def score_record(query: NameQuery, identity: bytes, data: object) -> Result | No
         "record": record,
         "reasons": reasons,
     }
+
+
+def _stored_names(db: Database, data: object) -> dict[str, object]:
+    """The name fields of a stored record (its list: loaders/records.py), undecoded."""
+    if not isinstance(data, list) or len(data) != len(db.record_fields) + 3:
+        return dict(decode(db, data))  # says what is wrong with it
+    extras = data[-1] if isinstance(data[-1], dict) else {}
+    return {
+        field: data[at] if at is not None else extras.get(field)
+        for field, at in _name_positions(db)
+    }
+
+
+def _name_positions(db: Database) -> tuple[tuple[str, int | None], ...]:
+    """Where each field a name may be read from sits in `db`'s stored list (None: extras);
+    remembered by code (hashing a whole Database per candidate cost more than the rest)."""
+    positions = _NAME_POSITIONS.get(db.code)
+    if positions is None:
+        fields = (*PERSON_NAME_SOURCES, *OBJECT_NAME_FIELDS.get(db.code, ("name",)))
+        stored = {field: at for at, field in enumerate(db.record_fields)}
+        positions = tuple((field, stored.get(field)) for field in dict.fromkeys(fields))
+        _NAME_POSITIONS[db.code] = positions
+    return positions
+
+
+_NAME_POSITIONS: dict[str, tuple[tuple[str, int | None], ...]] = {}
 
 
 def _dob_agreement(query: NameQuery, db: Database, data: object) -> str:
@@ -378,13 +493,18 @@ def _nationality(query: str | None, record: object) -> str:
     return "agrees" if query in codes else "differs"
 
 
+Best = tuple[str, str, str, tuple[str, ...]]
+"""A query field's best name of a record: (field, kind, name, its tokens)."""
+
+
 def _best_name(
     query: NameQuery, record: Mapping[str, object]
-) -> tuple[float, float, dict[str, Any]]:
+) -> tuple[float, float, tuple[Best, ...]]:
     """The mean, over the query's fields, of each field's best-scoring name of the record;
     the least of those names' KIND_FACTOR (applied last, so a weak alias stays below a
-    strong one even when both are capped at 1); and the reasons."""
-    total, factor, reasons = 0.0, 1.0, []
+    strong one even when both are capped at 1); and those names (`_reasons` explains them,
+    for the few candidates that score high enough to be shown)."""
+    total, factor, bests = 0.0, 1.0, []
     for field, tokens in query.fields:
         best: tuple[float, str, str, tuple[str, ...]] | None = None
         for kind, name, name_tokens_ in _worth_comparing(
@@ -394,17 +514,40 @@ def _best_name(
             if best is None or score * KIND_FACTOR[kind] > best[0] * KIND_FACTOR[best[1]]:
                 best = (score, kind, name, name_tokens_)
         if best is None:
-            return 0.0, 1.0, {}
+            return 0.0, 1.0, ()
         score, kind, name, name_tokens_ = best
         total += score
         factor = min(factor, KIND_FACTOR[kind])
-        reasons.append(
-            {"field": field, "matched": kind, "name": name,
-             "tokens": _pairs_explained(tokens, name_tokens_)}
-        )  # fmt: skip
+        bests.append((field, kind, name, name_tokens_))
+    return total / max(len(bests), 1), factor, tuple(bests)
+
+
+def _reasons(query: NameQuery, bests: tuple[Best, ...]) -> dict[str, Any]:
+    """Which name of the record matched each query field, and token by token how."""
+    fields = dict(query.fields)
+    reasons = [
+        {"field": field, "matched": kind, "name": name,
+         "tokens": _pairs_explained(fields[field], name_tokens_)}
+        for field, kind, name, name_tokens_ in bests
+    ]  # fmt: skip
     if len(reasons) == 1:
-        return total, factor, reasons[0]
-    return total / len(reasons), factor, {"fields": reasons}
+        return reasons[0]
+    return {"fields": reasons} if reasons else {}
+
+
+def _doubt(
+    query: NameQuery, bests: tuple[Best, ...], name_score: float, rarity: Rarity, dob: str
+) -> float:
+    """What a person's close but inexact name loses for a date short of exact (NAME_DOUBT,
+    MISSING_NAME_DOUBT): by how common its matched tokens are, and by the share of the
+    record's name the query lacks."""
+    (_, _, _, tokens), query_tokens = bests[0], query.fields[0][1]
+    paired = _pairing(query_tokens, tokens)
+    held = [(query_tokens[q], similarity) for q, (similarity, _, _) in paired.items()]
+    found = sum(_weight(tokens[r]) for _, _, r in paired.values())
+    record_side = found / _total_weight(tokens) if tokens else 1.0
+    chance = rarity.chance_weight(held, dob)
+    return (1 - name_score) * NAME_DOUBT[dob] * chance + (1 - record_side) * MISSING_NAME_DOUBT[dob]
 
 
 def _names_of(
@@ -452,16 +595,31 @@ def _record_tokens(name: str) -> tuple[str, ...]:
 def _pairing(query: tuple[str, ...], tokens: tuple[str, ...]) -> dict[int, tuple[float, str, int]]:
     """Query token -> (similarity, how, record token): best pairs first, each used once.
 
-    Remembered: the best name's pairing is asked for again to explain it (never changed)."""
+    Equal tokens pair first (1.0 is the best similarity, and only equal tokens have it),
+    the last of the query with the last of the record as the greedy order would; only the
+    tokens left are compared pairwise. Remembered: the best name's pairing is asked for
+    again to explain it (never changed)."""
+    paired: dict[int, tuple[float, str, int]] = {}
+    used: set[int] = set()
+    for q in range(len(query) - 1, -1, -1):
+        for r in range(len(tokens) - 1, -1, -1):
+            if r not in used and query[q] == tokens[r]:
+                paired[q] = (1.0, "exact", r)
+                used.add(r)
+                break
+    if len(paired) == len(query) or len(used) == len(tokens):
+        return paired
     pairs = []
     for q, query_token in enumerate(query):
+        if q in paired:
+            continue
         for r, record_token in enumerate(tokens):
+            if r in used:
+                continue
             similarity, how = _token_similarity(query_token, record_token)
             if similarity:
                 pairs.append((similarity, q, r, how))
     pairs.sort(reverse=True)
-    paired: dict[int, tuple[float, str, int]] = {}
-    used: set[int] = set()
     for similarity, q, r, how in pairs:
         if q not in paired and r not in used:
             paired[q] = (similarity, how, r)
@@ -469,6 +627,7 @@ def _pairing(query: tuple[str, ...], tokens: tuple[str, ...]) -> dict[int, tuple
     return paired
 
 
+@lru_cache(maxsize=1 << 14)
 def _name_similarity(query: tuple[str, ...], tokens: tuple[str, ...]) -> float:
     """QUERY_SIDE_WEIGHT of the query's tokens found, the rest of the record's tokens found;
     each token weighs by its length (a two-letter syllable says less than ABDULRAHMAN)."""

@@ -209,3 +209,67 @@ def test_name_queries_over_http_in_json_and_msgpack(
         assert reply.status == 200, reply
         [result] = reply.body["results"]
         assert result["hit"] and result["matches"][0]["reasons"]["dob"] == "exact"
+
+
+NAMESAKE = {"surname": "ZHANG", "given_names": "XIULAN", "dob": "1985", "reference": "C3"}
+CROWD = [
+    {"surname": "ZHANG", "given_names": "XIULAN", "dob": f"{1940 + i}-03-0{1 + i % 9}",
+     "reference": f"W{i}"}
+    for i in range(60)
+]  # fmt: skip
+
+
+def test_a_close_name_with_a_year_of_birth_is_no_hit_among_many_of_its_tokens(
+    tmp_path: Path,
+) -> None:
+    """SIULAN ZHANG born 1985-10-15 against XIULAN ZHANG listed with 1985 alone: a hit when
+    those names are rare in the database, not when sixty others share them (NAME_DOUBT)."""
+    query = {"surname": "ZHANG", "given_names": "SIULAN", "dob": "1985-10-15"}
+    alone, crowded = tmp_path / "alone", tmp_path / "crowded"
+    _load(alone, "NOMINAL", [NAMESAKE])
+    _load(crowded, "NOMINAL", [NAMESAKE, *CROWD])
+    rare = _screen(open_data(alone), **query)
+    common = _screen(open_data(crowded), **query)
+    assert rare["hit"] and _top(rare) == "C3"
+    assert not common["hit"] and _top(common) == "C3"  # still shown, below the threshold
+    assert common["matches"][0]["score"] < rare["matches"][0]["score"]
+
+
+def test_a_listed_given_name_missing_from_the_passport_needs_the_exact_date(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        {"surname": "BISHOP", "given_names": "ERIK JAMES", "dob": "1979", "reference": "B1"},
+        {"surname": "TRENT", "given_names": "OLAF PETER", "dob": "1979-11-19", "reference": "B2"},
+    ]
+    _load(tmp_path / "data", "NOMINAL", rows)
+    data = open_data(tmp_path / "data")
+    year_only = _screen(data, surname="BISHOP", given_names="JAMES", dob="1979-11-19")
+    exact = _screen(data, surname="TRENT", given_names="PETER", dob="1979-11-19")
+    assert not year_only["hit"]
+    assert exact["hit"] and _top(exact) == "B2"
+    whole = _screen(data, surname="BISHOP", given_names="ERIK JAMES", dob="1979-11-19")
+    assert whole["hit"] and _top(whole) == "B1"
+
+
+def test_chance_weight_rises_as_the_name_and_date_get_common() -> None:
+    from screening.name_match import Rarity
+
+    tokens = [("WEI", 0.9), ("ZHANG", 1.0)]
+    common = Rarity({"WEI": 0.5, "ZHANG": 0.5}, 1_000_000)
+    rare = Rarity({"WEI": 5.0, "ZHANG": 5.0}, 1_000_000)
+    assert common.chance_weight(tokens, "partial") == 1.0
+    assert rare.chance_weight(tokens, "exact") == 0.0
+    assert 0.0 < Rarity({"WEI": 3.5, "ZHANG": 3.0}, 1_000_000).chance_weight(tokens, "partial") < 1
+
+
+def test_a_two_token_name_with_a_typo_finds_a_year_only_record_by_its_rare_token(
+    tmp_path: Path,
+) -> None:
+    """MUHANMAD has another phonetic key than MUHAMMAD: QWERTYAN alone must find the record
+    listed with 1980 alone (RARE_TOKEN); a common token alone would bring too many."""
+    rows = [{"surname": "QWERTYAN", "given_names": "MUHAMMAD", "dob": "1980", "reference": "R1"}]
+    _load(tmp_path / "data", "NOMINAL", rows)
+    data = open_data(tmp_path / "data")
+    found = _screen(data, surname="QWERTYAN", given_names="MUHANMAD", dob="1980-05-05")
+    assert _top(found) == "R1"
