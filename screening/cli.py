@@ -100,6 +100,11 @@ def _bench(args: argparse.Namespace) -> int:
     from bench.suite import main as bench_main
 
     status = EXIT_OK
+    if args.exact_all:
+        from bench.exact_all import EXACT_ALL_RECORDS
+        from bench.exact_all import main as exact_all_main
+
+        return exact_all_main(min(args.records, EXACT_ALL_RECORDS), Path(args.work), args.quick)
     if args.names or (not args.soak and args.persons > 0):
         from bench.names import main as names_main
 
@@ -107,7 +112,8 @@ def _bench(args: argparse.Namespace) -> int:
         if args.names:
             return status
     if not args.soak:
-        status = bench_main(args.records, Path(args.work), args.quick, http=not args.no_http)
+        engine = bench_main(args.records, Path(args.work), args.quick, http=not args.no_http)
+        status = max(status, engine)
     if args.soak_seconds <= 0 or (args.no_http and not args.soak):
         return status
     return max(status, run_soak(Path(args.work), SoakOptions(seconds=args.soak_seconds)))
@@ -213,6 +219,10 @@ def _parser() -> argparse.ArgumentParser:
     bencher.add_argument(
         "--names", action="store_true", help="the name-matching table only (bench/names.py)"
     )
+    bencher.add_argument(
+        "--exact-all", action="store_true",
+        help="the every-exact-database table only (bench/exact_all.py), at most 1M records each",
+    )  # fmt: skip
     bencher.add_argument(
         "--soak-seconds", type=int, default=180, help="the soak's length; 0: no soak"
     )
