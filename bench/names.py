@@ -1,6 +1,6 @@
 """The name matcher's bench: recall on spelling variants, false positives, queries/s.
 
-NOMINAL is loaded (a real `load`) with the UN list (shared/data) and generated persons up
+NOMINAL is loaded (a real `load`) with the UN list (tests/data) and generated persons up
 to N. Two query sets are then screened one query at a time on one core:
 
 - variants of every listed individual's name, the way a passport or a clerk writes it:
@@ -38,7 +38,7 @@ from loaders.generators.persons import NOMINAL_FIELDS, nominal_chunks
 from loaders.names import PARTICLES, name_tokens, person_names, significant
 from loaders.un_xml import read_un_rows
 
-UN_LIST = Path(__file__).resolve().parents[2] / "shared" / "data"
+UN_LIST = Path(__file__).resolve().parents[1] / "tests" / "data"
 UN_FILE = "un-sc-consolidated-2018-10-29.xml"
 GENERATED_ON = date(2026, 11, 1)
 """The generated persons' `today` (their ages and report dates): fixed, so a seed gives the

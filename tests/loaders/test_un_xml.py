@@ -1,7 +1,7 @@
-"""The UN Security Council list reader, against the real published file (shared/data).
+"""The UN Security Council list reader, against the real published file (tests/data).
 
 Provenance: un-sc-consolidated-2018-10-29.xml is the list as the UN published it (703
-individuals, 390 entities); see shared/data/README.md. Small hand-written documents test
+individuals, 390 entities); see tests/data/README.md. Small hand-written documents test
 the refusals (malformed XML, a DTD, another root) with their line numbers.
 """
 
@@ -17,12 +17,8 @@ from loaders.readers import UnreadableFileError, Upload
 from loaders.un_xml import UnList, birth_date, read_un_rows
 from screening.data import open_data
 
-UN_FILE = (
-    Path(__file__).resolve().parents[3] / "shared" / "data" / "un-sc-consolidated-2018-10-29.xml"
-)
-needs_un_file = pytest.mark.skipif(
-    not UN_FILE.exists(), reason="shared/data is not beside the repo"
-)
+UN_FILE = Path(__file__).resolve().parents[1] / "data" / "un-sc-consolidated-2018-10-29.xml"
+"""The real list, kept in tests/data (its README says where from)."""
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +30,11 @@ def rows() -> dict[str, tuple[int, dict[str, str]]]:
     return {row["reference"]: (line, row) for line, row in read}
 
 
-@needs_un_file
 def test_every_individual_becomes_one_unsc_row(rows: dict[str, tuple[int, dict[str, str]]]) -> None:
     assert len(rows) == 703
     assert {row["notice_type"] for _, row in rows.values()} == {"UNSC"}
 
 
-@needs_un_file
 def test_known_person_qdi_346(rows: dict[str, tuple[int, dict[str, str]]]) -> None:
     line, row = rows["QDi.346"]
     assert line == 18
@@ -57,7 +51,6 @@ def test_known_person_qdi_346(rows: dict[str, tuple[int, dict[str, str]]]) -> No
     )
 
 
-@needs_un_file
 def test_partial_and_approximate_dates(rows: dict[str, tuple[int, dict[str, str]]]) -> None:
     dates = [row.get("dob", "") for _, row in rows.values()]
     assert sum("/" in one for one in dates) >= 20  # BETWEEN
@@ -106,7 +99,6 @@ def test_unreadable_files_are_refused_with_their_line(
     assert reason in str(refused.value)
 
 
-@needs_un_file
 def test_load_un_xml_then_screen_by_name(tmp_path: Path) -> None:
     data = tmp_path / "data"
     result = load(data, "NOMINAL", "UTO", [Upload.of(str(UN_FILE), "un-xml")])
