@@ -2,11 +2,13 @@
 
 The data set is `--demo-records` (1,000,000) synthetic SLTD records uploaded by FRA
 (loaders/generate.py, then the real loader), plus the ICAO 9303 specimen passport
-L898902C3 of Utopia, reported stolen by UTO. Three keys are made, one per role, and kept
-in plain text in DIR/demo-keys.txt so that a second start can print them again: demo
-keys guard nothing. The set is built in a sibling directory and renamed into place when
-complete, so an interrupted build is started afresh and never served half-made; a
-directory that holds a finished build is reused as it is.
+L898902C3 of Utopia, reported stolen by UTO; the UN Security Council list (tests/data) in
+NOMINAL; and OTHER_RECORDS generated records in each of the other 17 databases, so an
+officer trying any database gets answers, not `not_loaded`. Three keys are made, one
+per role, and kept in plain text in DIR/demo-keys.txt so that a second start can print
+them again: demo keys guard nothing. The set is built in a sibling directory and renamed
+into place when complete, so an interrupted build is started afresh and never served
+half-made; a directory that holds a finished build is reused as it is.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import orjson
 
+from loaders.catalog import DATABASES
 from loaders.generate import generate
 from loaders.load import load
 from loaders.readers import Upload
@@ -37,8 +40,12 @@ SPECIMEN = {
     "reported_on": "2024-05-01",
 }  # fmt: skip
 SPECIMEN_OWNER = "UTO"
-KEYS = (("frontline", "demo-gate", "GBR"), ("ncb", "demo-ncb", "FRA"), ("ops", "demo-ops", "XPO"))
-"""(role, name, country) of the demo keys; XPO is INTERPOL's own ICAO code."""
+KEYS = (("frontline", "demo-gate", "GBR"), ("ncb", "demo-ncb", "UTO"), ("ops", "demo-ops", "XPO"))
+"""(role, name, country) of the demo keys; XPO is INTERPOL's own ICAO code. The NCB is
+Utopia's, so the printed curl line (a hit on its specimen) shows up in its `/v1/hits`."""
+OTHER_RECORDS = 10_000
+UN_LIST = Path(__file__).resolve().parents[1] / "tests/data/un-sc-consolidated-2018-10-29.xml"
+"""The real UN list a clone carries; a demo built without it leaves it out, says so."""
 
 
 class DemoError(Exception):
@@ -90,6 +97,7 @@ def _build(staging: Path, records: int) -> tuple[DemoKey, ...]:
     load(staging, "SLTD", SPECIMEN_OWNER, [Upload.of(str(specimen))], staging / "rejects.jsonl")
     bulk.unlink()
     specimen.unlink()
+    _load_other_databases(staging, min(records, OTHER_RECORDS))
     keys = tuple(
         DemoKey(role, name, country, add_key(staging / KEYS_FILE_NAME, name, country, role)[0])
         for role, name, country in KEYS
@@ -106,6 +114,23 @@ def _build(staging: Path, records: int) -> tuple[DemoKey, ...]:
         f"{loaded.rejected:,}",
     )
     return keys
+
+
+def _load_other_databases(staging: Path, records: int) -> None:
+    """Every other database: generated records uploaded by FRA, and the UN list."""
+    for code, db in DATABASES.items():
+        if code == "SLTD":
+            continue
+        upload = staging / f"{code.lower()}-demo.jsonl"
+        generate(code, records, upload, seed=0)
+        load(staging, code, BULK_OWNER, [Upload.of(str(upload))], staging / "rejects.jsonl")
+        upload.unlink()
+        log.info("demo: %s (%s) loaded, %s generated records", code, db.name, f"{records:,}")
+    if UN_LIST.exists():
+        un = Upload.of(str(UN_LIST), "un-xml")
+        load(staging, "NOMINAL", "UTO", [un], staging / "rejects.jsonl")
+    else:
+        log.warning("demo: %s is missing; NOMINAL has generated persons only", UN_LIST)
 
 
 def read_demo_keys(path: Path) -> tuple[DemoKey, ...]:
