@@ -59,14 +59,16 @@ class Ours:
         return sum(path.stat().st_size for path in self.folder.iterdir())
 
     def index_bytes(self) -> int:
-        """Bytes of the index proper: slots and offset arrays (keys and records excluded)."""
+        """Bytes of the index proper: slot arrays, offset arrays and fixed-width key rows
+        (FORMAT.md: those hold the keys, counted whole; a `keys` section and the records
+        are excluded)."""
         assert self.snapshot is not None
         total = 0
         for part in self.snapshot.parts:
             sections = part.segment._file.sections
             total += sum(
                 sections[name].length
-                for name in ("slots", "keyoffs", "recoffs", "entrec")
+                for name in ("slots", "tslots", "keyrows", "keyoffs", "recoffs", "entrec")
                 if name in sections
             )
         return total

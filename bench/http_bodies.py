@@ -201,20 +201,20 @@ def _write(
 def write_numbers(snapshot: Snapshot, out: Path) -> int:
     """Every stored lookup key (the normalised number), one per line; returns the count.
 
-    Read straight from each segment's key section (FORMAT.md: `keys` and `keyoffs`) with
-    numpy: decoding every record in Python would take longer than the bench itself at
-    10 million records.
+    Read straight from each segment's key section (`Segment.stored_keys`) with numpy:
+    decoding every record in Python would take longer than the bench itself at 10 million
+    records.
     """
     total = 0
     with open(out, "wb") as handle:
         for part in snapshot.parts:
-            sections = part.segment._file
-            offsets = np.frombuffer(sections.raw("keyoffs"), dtype=np.uint64)
-            keys = np.frombuffer(sections.raw("keys"), dtype=np.uint8)
-            count = len(offsets) - 1
+            stored, lengths = part.segment.stored_keys()
+            keys = np.frombuffer(stored, dtype=np.uint8)
+            count = len(lengths)
             if count <= 0:
                 continue
-            lines = np.insert(keys, offsets[1:].astype(np.int64), ord("\n"))
+            ends = np.cumsum(lengths, dtype=np.uint64).astype(np.int64)
+            lines = np.insert(keys, ends, ord("\n"))
             handle.write(lines.tobytes())
             total += count
     return total

@@ -65,7 +65,10 @@ prefetch(const void *address)
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* Table: one segment's slots, key offsets, keys and (optional) entry -> record numbers. */
+/* Table: one segment's slots, its keys (fixed-width rows, or key offsets and bytes) and
+ * (optional) entry -> record numbers. */
+
+#define MAX_KEY_WIDTH 32
 
 typedef struct {
     PyObject_HEAD
@@ -74,9 +77,11 @@ typedef struct {
     Py_buffer keys;
     Py_buffer entrec;
     int has_entrec;
+    uint64_t width;         /* 8 .. 32: keys are rows, one per slot (FORMAT.md); 0: keyoffs */
+    uint64_t row_count;     /* rows in `keys` (fixed width) */
     uint64_t capacity;
     uint64_t slot_count;
-    uint64_t entry_count;   /* key offsets - 1: entries whose key can be read */
+    uint64_t entry_count;   /* entries whose key can be read: rows, or key offsets - 1 */
     uint64_t key_bytes;
     uint64_t entrec_count;
 } Table;
@@ -85,6 +90,32 @@ typedef struct {
     const char *data;
     Py_ssize_t size;
 } Key;
+
+/* A key as a fixed-width row stores it: the bytes, zeros, the length in the last byte.
+ * 0 if the key is too long for rows of `width` bytes (then no entry can hold it). */
+static inline int
+fixed_row(Key key, uint64_t width, unsigned char *row)
+{
+    if ((uint64_t)key.size >= width)
+        return 0;
+    memset(row, 0, (size_t)width);
+    memcpy(row, key.data, (size_t)key.size);
+    row[width - 1] = (unsigned char)key.size;
+    return 1;
+}
+
+/* Whole rows compared as 64-bit words, and a 32-bit one for a width of 12 or 24. */
+static inline int
+rows_equal(const char *stored, const unsigned char *wanted, uint64_t width)
+{
+    uint64_t difference = 0;
+    uint64_t at = 0;
+    for (; at + 8 <= width; at += 8)
+        difference |= load_u64(stored + at, 0) ^ load_u64((const char *)wanted + at, 0);
+    if (at < width)
+        difference |= load_u32(stored + at, 0) ^ load_u32((const char *)wanted + at, 0);
+    return difference == 0;
+}
 
 static int
 corrupt_slot(uint64_t position, uint64_t slot_count)
@@ -179,11 +210,12 @@ Table_dealloc(Table *self)
 static int
 Table_init(Table *self, PyObject *args, PyObject *kwargs)
 {
-    static char *names[] = {"slots", "capacity", "keyoffs", "keys", "entrec", NULL};
+    static char *names[] = {"slots",  "capacity", "keyoffs", "keys",
+                            "entrec", "width",    "entries", NULL};
     PyObject *slots, *keyoffs, *keys, *entrec = Py_None;
-    unsigned long long capacity;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OKOO|O:Table", names, &slots, &capacity,
-                                     &keyoffs, &keys, &entrec))
+    unsigned long long capacity, width = 0, entries = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OKOO|OKK:Table", names, &slots, &capacity,
+                                     &keyoffs, &keys, &entrec, &width, &entries))
         return -1;
     Table_release(self);
     memset(&self->slots, 0, sizeof(Py_buffer));
@@ -194,16 +226,26 @@ Table_init(Table *self, PyObject *args, PyObject *kwargs)
         PyErr_Format(PyExc_ValueError, "capacity %llu is not in 1..2**32", capacity);
         return -1;
     }
+    if (width != 0 && width != 8 && width != 12 && width != 16 && width != 24 &&
+        width != MAX_KEY_WIDTH) {
+        PyErr_Format(PyExc_ValueError, "key width %llu is none of 0, 8, 12, 16, 24, 32", width);
+        return -1;
+    }
     if (get_section(slots, &self->slots, 8, "slots") < 0 ||
-        get_section(keyoffs, &self->keyoffs, 8, "keyoffs") < 0 ||
-        get_section(keys, &self->keys, 1, "keys") < 0)
+        (width == 0 && get_section(keyoffs, &self->keyoffs, 8, "keyoffs") < 0) ||
+        get_section(keys, &self->keys, width ? (Py_ssize_t)width : 1, "keys") < 0)
         return -1;
     self->has_entrec = entrec != Py_None;
     if (self->has_entrec && get_section(entrec, &self->entrec, 4, "entrec") < 0)
         return -1;
+    self->width = width;
     self->capacity = capacity;
     self->slot_count = (uint64_t)self->slots.len / 8;
-    self->entry_count = self->keyoffs.len ? (uint64_t)self->keyoffs.len / 8 - 1 : 0;
+    self->row_count = width ? (uint64_t)self->keys.len / width : 0;
+    if (width)
+        self->entry_count = entries;
+    else
+        self->entry_count = self->keyoffs.len ? (uint64_t)self->keyoffs.len / 8 - 1 : 0;
     self->key_bytes = (uint64_t)self->keys.len;
     self->entrec_count = self->has_entrec ? (uint64_t)self->entrec.len / 4 : 0;
     return 0;
@@ -268,9 +310,19 @@ static int
 probe_one(const Table *table, Key key, uint64_t hash, PyObject *found, PyObject *part,
           const Py_buffer *hint)
 {
+    unsigned char row[MAX_KEY_WIDTH];
+    if (table->width && !fixed_row(key, table->width, row))
+        return 0; /* longer than any key of this table */
     const uint64_t high = hash >> 32;
     const char *slots = table->slots.buf;
     const uint64_t home = home_slot(hash, table->capacity);
+    if (table->width && home < table->row_count) {
+        /* The rows of the home slot and the few after it, fetched while the slots are:
+         * the two reads of a hit overlap instead of waiting on each other. */
+        const char *rows = (const char *)table->keys.buf + home * table->width;
+        prefetch(rows);
+        prefetch(rows + 2 * table->width);
+    }
     for (uint64_t position = first_not_below(slots, home, table->slot_count, high);;
          position++) {
         if (position >= table->slot_count)
@@ -286,12 +338,23 @@ probe_one(const Table *table, Key key, uint64_t hash, PyObject *found, PyObject 
             return 0;
         if (hint != NULL && !table->has_entrec && entry / 8 < (uint64_t)hint->len)
             prefetch((const char *)hint->buf + entry / 8);
-        uint64_t start, end, record;
-        if (key_range(table, entry, &start, &end) < 0)
-            return -1;
-        if (end - start != (uint64_t)key.size ||
-            memcmp((const char *)table->keys.buf + start, key.data, (size_t)key.size) != 0)
-            continue;
+        if (table->width) {
+            if (entry >= table->entry_count)
+                return corrupt_entry(entry, table->entry_count);
+            if (position >= table->row_count)
+                return corrupt_slot(position, table->row_count);
+            const char *stored = (const char *)table->keys.buf + position * table->width;
+            if (!rows_equal(stored, row, table->width))
+                continue;
+        } else {
+            uint64_t start, end;
+            if (key_range(table, entry, &start, &end) < 0)
+                return -1;
+            if (end - start != (uint64_t)key.size ||
+                memcmp((const char *)table->keys.buf + start, key.data, (size_t)key.size) != 0)
+                continue;
+        }
+        uint64_t record;
         if (record_of(table, entry, &record) < 0 || append_match(found, part, record) < 0)
             return -1;
     }
@@ -358,11 +421,12 @@ done:
 typedef struct {
     int64_t *query;
     uint64_t *entry;
+    uint64_t *position; /* the slot each entry was found in: fixed-width rows are by slot */
     Py_ssize_t count, room;
 } Candidates;
 
 static int
-candidates_add(Candidates *found, int64_t query, uint64_t entry)
+candidates_add(Candidates *found, int64_t query, uint64_t entry, uint64_t position)
 {
     if (found->count == found->room) {
         Py_ssize_t room = found->room * 2 + 64;
@@ -374,10 +438,15 @@ candidates_add(Candidates *found, int64_t query, uint64_t entry)
         if (entries == NULL)
             goto no_memory;
         found->entry = entries;
+        uint64_t *positions = PyMem_Realloc(found->position, (size_t)room * sizeof(uint64_t));
+        if (positions == NULL)
+            goto no_memory;
+        found->position = positions;
         found->room = room;
     }
     found->query[found->count] = query;
     found->entry[found->count] = entry;
+    found->position[found->count] = position;
     found->count++;
     return 0;
 no_memory:
@@ -390,11 +459,13 @@ candidates_free(Candidates *found)
 {
     PyMem_Free(found->query);
     PyMem_Free(found->entry);
+    PyMem_Free(found->position);
 }
 
 /* Every (query, entry) whose slot hash equals the query's, home slots prefetched ahead. */
 static int
-probe_slots(const Table *table, const char *hashes, Py_ssize_t count, Candidates *found)
+probe_slots(const Table *table, const Key *keys, const char *hashes, Py_ssize_t count,
+            Candidates *found)
 {
     const char *slots = table->slots.buf;
     const uint64_t capacity = table->capacity, slot_count = table->slot_count;
@@ -404,6 +475,8 @@ probe_slots(const Table *table, const char *hashes, Py_ssize_t count, Candidates
             if (ahead < slot_count)
                 prefetch(slots + ahead * 8);
         }
+        if (table->width && (uint64_t)keys[query].size >= table->width)
+            continue; /* longer than any key of this table */
         const uint64_t hash = load_u64(hashes, query), high = hash >> 32;
         const uint64_t home = home_slot(hash, capacity);
         for (uint64_t position = first_not_below(slots, home, slot_count, high);; position++) {
@@ -415,7 +488,7 @@ probe_slots(const Table *table, const char *hashes, Py_ssize_t count, Candidates
                 continue;
             if (slot_high > high || (uint32_t)slot == EMPTY_ENTRY)
                 break;
-            if (candidates_add(found, query, (uint32_t)slot) < 0)
+            if (candidates_add(found, query, (uint32_t)slot, position) < 0)
                 return -1;
         }
     }
@@ -466,6 +539,39 @@ compare_keys(const Table *table, const Key *keys, Candidates *found)
 failed:
     PyMem_Free(starts);
     return -1;
+}
+
+/* compare_keys for fixed-width rows: one pass, each row prefetched ahead (its place is
+ * the slot's number times the width: no offsets to read first). */
+static int
+compare_rows(const Table *table, const Key *keys, Candidates *found)
+{
+    const Py_ssize_t count = found->count;
+    const char *stored = table->keys.buf;
+    const uint64_t width = table->width;
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t at = 0; at < count; at++) {
+        if (at + PREFETCH_AHEAD < count &&
+            found->position[at + PREFETCH_AHEAD] < table->row_count)
+            prefetch(stored + found->position[at + PREFETCH_AHEAD] * width);
+        const uint64_t entry = found->entry[at], position = found->position[at];
+        if (entry >= table->entry_count)
+            return corrupt_entry(entry, table->entry_count);
+        if (position >= table->row_count)
+            return corrupt_slot(position, table->row_count);
+        unsigned char row[MAX_KEY_WIDTH];
+        if (!fixed_row(keys[found->query[at]], width, row) ||
+            !rows_equal(stored + position * width, row, width))
+            continue;
+        uint64_t record;
+        if (record_of(table, entry, &record) < 0)
+            return -1;
+        found->query[kept] = found->query[at];
+        found->entry[kept] = record;
+        kept++;
+    }
+    found->count = kept;
+    return 0;
 }
 
 /* (queries, records) as two bytearrays of int64, ready for numpy.frombuffer. */
@@ -549,11 +655,11 @@ Table_find_many(Table *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     Py_ssize_t count = 0;
     Key *keys = keys_of(args[0], &count, &fast, &owned);
-    Candidates found = {NULL, NULL, 0, 0};
+    Candidates found = {NULL, NULL, NULL, 0, 0};
     if (keys == NULL || hashes_fit(&hashes, count) < 0)
         goto done;
-    if (probe_slots(self, hashes.buf, count, &found) == 0 &&
-        compare_keys(self, keys, &found) == 0)
+    if (probe_slots(self, keys, hashes.buf, count, &found) == 0 &&
+        (self->width ? compare_rows(self, keys, &found) : compare_keys(self, keys, &found)) == 0)
         result = as_arrays(&found);
 done:
     PyBuffer_Release(&hashes);
@@ -575,8 +681,10 @@ static PyMethodDef Table_methods[] = {
 static PyTypeObject TableType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "indexes._probe.Table",
-    .tp_doc = "Table(slots, capacity, keyoffs, keys, entrec=None): one segment's index, "
-              "its sections held as buffers.",
+    .tp_doc = "Table(slots, capacity, keyoffs, keys, entrec=None, width=0, entries=0): one "
+              "segment's index, its sections held as buffers; width 8, 12, 16, 24 or 32: "
+              "keys is a section of fixed-width rows, one per slot, keyoffs is not read "
+              "and entries bounds the entry numbers.",
     .tp_basicsize = sizeof(Table),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,
@@ -601,9 +709,10 @@ typedef struct {
 
 typedef struct {
     PyObject_HEAD
-    PyObject *tables;  /* tuple of Table */
-    PyObject **parts;  /* the part numbers as ints, made once */
-    Filter *filters;   /* one per table, or NULL: nothing filtered */
+    PyObject *tables;   /* tuple of Table */
+    PyObject **parts;   /* the part numbers as ints, made once */
+    Filter *filters;    /* one per table, or NULL: nothing filtered */
+    PyObject *fallback; /* callable(key, viewer), answers instead on IndexError; or NULL */
     Py_ssize_t count;
 } Lookup;
 
@@ -624,6 +733,7 @@ Lookup_dealloc(Lookup *self)
     PyMem_Free(self->parts);
     PyMem_Free(self->filters);
     Py_XDECREF(self->tables);
+    Py_XDECREF(self->fallback);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -653,14 +763,20 @@ filter_of(PyObject *spec, Filter *filter)
 static int
 Lookup_init(Lookup *self, PyObject *args, PyObject *kwargs)
 {
-    static char *names[] = {"tables", "filters", NULL};
-    PyObject *tables, *filters = Py_None;
+    static char *names[] = {"tables", "filters", "fallback", NULL};
+    PyObject *tables, *filters = Py_None, *fallback = Py_None;
     if (self->tables != NULL) {
         PyErr_SetString(PyExc_TypeError, "a Lookup is initialised once");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O:Lookup", names, &tables, &filters))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OO:Lookup", names, &tables, &filters,
+                                     &fallback))
         return -1;
+    if (fallback != Py_None && !PyCallable_Check(fallback)) {
+        PyErr_SetString(PyExc_TypeError, "a Lookup's fallback must be callable");
+        return -1;
+    }
+    self->fallback = fallback == Py_None ? NULL : Py_NewRef(fallback);
     tables = PySequence_Tuple(tables);
     if (tables == NULL)
         return -1;
@@ -745,24 +861,44 @@ keep_shown(const Filter *filter, PyObject *found, Py_ssize_t first, PyObject *vi
         }
         kept++;
     }
+    if (kept == PyList_GET_SIZE(found))
+        return 0; /* all shown: the common case, no slice to cut */
     return PyList_SetSlice(found, kept, PyList_GET_SIZE(found), NULL);
 }
 
 static PyObject *
-Lookup_find(Lookup *self, PyObject *const *args, Py_ssize_t nargs)
+Lookup_find(Lookup *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     if (self->tables == NULL) {
         PyErr_SetString(PyExc_TypeError, "Lookup not initialised");
         return NULL;
     }
-    if (nargs < 1 || nargs > 2) {
+    /* find(key, viewer=None), either argument by position or by name: it stands for
+     * Snapshot.find, whose callers may name them. */
+    PyObject *given[2] = {NULL, NULL};
+    static const char *const names[2] = {"key", "viewer"};
+    const Py_ssize_t named = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    int bad = nargs > 2 || nargs + named > 2;
+    for (Py_ssize_t at = 0; !bad && at < nargs; at++)
+        given[at] = args[at];
+    for (Py_ssize_t at = 0; !bad && at < named; at++) {
+        PyObject *name = PyTuple_GET_ITEM(kwnames, at);
+        int slot = -1;
+        for (int which = 0; which < 2; which++)
+            if (PyUnicode_CompareWithASCIIString(name, names[which]) == 0)
+                slot = which;
+        bad = slot < 0 || given[slot] != NULL;
+        if (!bad)
+            given[slot] = args[nargs + at];
+    }
+    if (bad || given[0] == NULL) {
         PyErr_SetString(PyExc_TypeError, "find(key, viewer=None)");
         return NULL;
     }
-    PyObject *viewer = nargs == 2 ? args[1] : Py_None;
+    PyObject *viewer = given[1] != NULL ? given[1] : Py_None;
     PyObject *owned = NULL, *found = NULL;
     Key key;
-    if (key_of(args[0], &key, &owned) < 0)
+    if (key_of(given[0], &key, &owned) < 0)
         goto done;
     const uint64_t hash = hash_of(key);
     found = PyList_New(0);
@@ -784,11 +920,15 @@ Lookup_find(Lookup *self, PyObject *const *args, Py_ssize_t nargs)
     }
 done:
     Py_XDECREF(owned);
+    if (found == NULL && self->fallback != NULL && PyErr_ExceptionMatches(PyExc_IndexError)) {
+        PyErr_Clear(); /* a damaged table: the fallback answers, or names the file */
+        return PyObject_CallFunctionObjArgs(self->fallback, given[0], viewer, NULL);
+    }
     return found;
 }
 
 static PyMethodDef Lookup_methods[] = {
-    {"find", (PyCFunction)(void (*)(void))Lookup_find, METH_FASTCALL,
+    {"find", (PyCFunction)(void (*)(void))Lookup_find, METH_FASTCALL | METH_KEYWORDS,
      "find(key, viewer=None) -> list of (part, record) over every table, in table order, "
      "without the dead records and those the viewer may not see."},
     {NULL, NULL, 0, NULL},
@@ -797,9 +937,10 @@ static PyMethodDef Lookup_methods[] = {
 static PyTypeObject LookupType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "indexes._probe.Lookup",
-    .tp_doc = "Lookup(tables, filters=None): one key probed in every table of a snapshot; "
-              "filters: per table None or (restricted bits or None, dead or None, "
-              "visible(record, viewer)).",
+    .tp_doc = "Lookup(tables, filters=None, fallback=None): one key probed in every table "
+              "of a snapshot; filters: per table None or (restricted bits or None, dead or "
+              "None, visible(record, viewer)); fallback(key, viewer) answers instead when a "
+              "table raises IndexError (a damaged file).",
     .tp_basicsize = sizeof(Lookup),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,

@@ -14,7 +14,9 @@ Filter = tuple[Buffer | None, object | None, Callable[[int, str | None], bool]]
 PREFETCH_AHEAD: int
 
 class Table:
-    """One segment's slots, key offsets, keys and entry -> record numbers (if any)."""
+    """One segment's slots, keys and entry -> record numbers (if any); `width` 8 to 32:
+    `keys` is a section of fixed-width rows, one per slot, `keyoffs` is not read and
+    `entries` bounds the entry numbers."""
 
     def __init__(
         self,
@@ -23,6 +25,8 @@ class Table:
         keyoffs: Buffer,
         keys: Buffer,
         entrec: Buffer | None = None,
+        width: int = 0,
+        entries: int = 0,
     ) -> None: ...
     def find(self, key: bytes, hashed: int | None = None, /) -> list[int]: ...
     def find_many(
@@ -33,9 +37,12 @@ class Lookup:
     """Every table of a snapshot: one key, hashed once, probed in each, hits filtered."""
 
     def __init__(
-        self, tables: Iterable[Table], filters: Iterable[Filter | None] | None = None
+        self,
+        tables: Iterable[Table],
+        filters: Iterable[Filter | None] | None = None,
+        fallback: Callable[[bytes, str | None], list[tuple[int, int]]] | None = None,
     ) -> None: ...
-    def find(self, key: bytes, viewer: str | None = None, /) -> list[tuple[int, int]]: ...
+    def find(self, key: bytes, viewer: str | None = None) -> list[tuple[int, int]]: ...
 
 def xxh3_64(data: Buffer, /) -> int: ...
 def hash_into(keys: Sequence[bytes], out: Buffer, /) -> None: ...

@@ -23,7 +23,7 @@ import xxhash
 
 from indexes.errors import CorruptFileError, FormatVersionError
 
-FORMAT_MAJOR = 1
+FORMAT_MAJOR = 2
 FORMAT_MINOR = 0
 HEADER_SIZE = 64
 SECTION_ENTRY_SIZE = 32

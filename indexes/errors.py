@@ -28,8 +28,14 @@ class FormatVersionError(IndexStoreError):
 
     def __init__(self, path: Path, major: int, minor: int, supported: int) -> None:
         self.path = path
+        advice = (
+            "written by an older build: remove the database's directory and load its data again"
+            if major < supported
+            else "written by a newer build: upgrade this one"
+        )
         super().__init__(
-            f"{path}: format version {major}.{minor}, this build reads major version {supported}"
+            f"{path}: format version {major}.{minor}, this build reads major version "
+            f"{supported}: {advice}"
         )
 
 

@@ -3,12 +3,14 @@
 Extra keys make the hashed index an inverted index (a DNA genotype, a name token): one key
 may then have 100,000 entries. They sit side by side, because equal hashes are placed
 next to each other (FORMAT.md, "The hashed index"), but `HashIndex.find` walks them one
-slot per Python step. Here the walk to the run and the run itself are read in numpy
-slices of growing length, and the stored keys of the whole run are compared at once.
+slot per Python step. Here the run is found by two galloping searches over the sorted
+slots (`posting_run`: O(log n) slot reads, each a plain int, so a run of a few entries, the
+usual name token, costs microseconds), read as one numpy slice, and the stored keys of the
+whole run are compared at once.
 
-A key's run is also its posting list's size, known before any entry is read: two
-galloping searches over the sorted slots (`posting_run`). `rarest_candidates` uses the
-sizes to read only the shortest lists a count-of-keys query needs (pigeonhole).
+The run is also the posting list's size, known before any entry is read:
+`rarest_candidates` uses the sizes to read only the shortest lists a count-of-keys query
+needs (pigeonhole).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import numpy as np
 
 from indexes.hash_index import EMPTY_ENTRY, LOW32, HashIndex
 
-FIRST_SLICE = 256
 VERIFY_COST = 2000
 """Posting entries one candidate's verification is worth: tallying an entry costs ~25 ns,
 recounting a candidate from its stored record ~12 us, and reading a list also prunes the
@@ -39,56 +40,29 @@ def find_postings(index: HashIndex, key: bytes, hashed: int, verify: bool = True
     "Probe from the home slot while the slot is occupied and its hash is not greater
     than the key's; compare the stored key of each slot whose hash is equal."
     """
-    slots = index._slot_array
-    high = hashed >> 32
-    start = _first(slots, (high * index.capacity) >> 32, lambda run: run >= np.uint64(high << 32))
-    if start >= len(slots):
-        return np.empty(0, dtype=np.int64)
-    stop = _first(slots, start, lambda run: ~_in_run(run, high))
-    entries = (slots[start:stop] & np.uint64(LOW32)).astype(np.int64)
+    start, stop = posting_run(index, hashed)
+    entries = run_entries(index, start, stop)
     if not verify:
         return entries
-    entries.sort()
-    equal: np.ndarray = entries[_keys_equal(index, entries, key)]
+    order = np.argsort(entries, kind="stable")
+    entries = entries[order]
+    positions = order + start  # the slot of each entry: rows are read by slot
+    equal: np.ndarray = entries[_keys_equal(index, entries, positions, key)]
     return equal
 
 
-def _in_run(run: np.ndarray, high: int) -> np.ndarray:
-    """Occupied slots whose hash is `high` (an empty slot is all ones, whatever `high`)."""
-    same: np.ndarray = (run >> np.uint64(32)) == np.uint64(high)
-    same &= (run & np.uint64(LOW32)) != np.uint64(EMPTY_ENTRY)
-    return same
-
-
-def _first(slots: np.ndarray, position: int, stops: Callable[[np.ndarray], np.ndarray]) -> int:
-    """The first slot at or after `position` where `stops(slice)` is true (or the end).
-
-    Slices double in length, so a run of n slots costs about log2(n) numpy calls.
-    """
-    size = FIRST_SLICE
-    while position < len(slots):
-        run = slots[position : position + size]
-        hit = np.flatnonzero(stops(run))
-        if len(hit):
-            return position + int(hit[0])
-        position += len(run)
-        size *= 2
-    return len(slots)
-
-
-def _keys_equal(index: HashIndex, entries: np.ndarray, key: bytes) -> np.ndarray:
+def _keys_equal(
+    index: HashIndex, entries: np.ndarray, positions: np.ndarray, key: bytes
+) -> np.ndarray:
     """Which entries store exactly `key`: lengths first, then the bytes, 8 at a time.
 
     The stored keys are read through a view of the key bytes as a little-endian u64 at
     every byte offset, so a key of L bytes costs ceil(L / 8) gathers per entry (the last
-    word overlapping the one before), not L. Entries come sorted, so the reads move
-    forward through the mapping.
+    word overlapping the one before), not L. Entries come sorted, so `keys` is read
+    forward; the rows of a run (fixed-width keys) are the run's adjacent slots.
     """
-    if entries.size and int(entries.max()) >= index.entries:
-        raise IndexError(f"slot points at entry {int(entries.max())} of {index.entries}")
-    offsets = index._offset_array
-    starts = offsets[entries].astype(np.int64)
-    same: np.ndarray = (offsets[entries + 1].astype(np.int64) - starts) == len(key)
+    starts, lengths = index.key_places(entries, positions)
+    same: np.ndarray = lengths == len(key)
     if not len(key) or not same.any():
         return same
     stored = index._key_bytes
@@ -170,19 +144,35 @@ class Lists(Protocol):
         ...
 
 
+Run = tuple[HashIndex, int, int]
+"""A key's run of slots in one slot array: the index, [start, stop)."""
+
+
+def key_runs(indexes: Sequence[HashIndex], hashed: int) -> list[Run]:
+    """A key's run in each slot array of a segment (identity keys, tokens): its posting
+    list is their union."""
+    return [(index, *posting_run(index, hashed)) for index in indexes]
+
+
 @dataclass(frozen=True)
 class RunLists:
-    """A segment's posting lists as runs of slots (`posting_run`), read for `rarest_candidates`.
+    """A segment's posting lists as runs of slots (`key_runs`), read for `rarest_candidates`.
 
     Entries are numbered record by record, so a record's entries are one range of them.
     """
 
-    index: HashIndex
     entry_records: memoryview | None
-    runs: list[tuple[int, int]]
+    runs: list[list[Run]]
+
+    def sizes(self) -> list[int]:
+        return [sum(stop - start for _, start, stop in runs) for runs in self.runs]
+
+    def entries(self, key: int) -> np.ndarray:
+        parts = [run_entries(index, start, stop) for index, start, stop in self.runs[key]]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def records(self, key: int) -> np.ndarray:
-        entries = run_entries(self.index, *self.runs[key])
+        entries = self.entries(key)
         if self.entry_records is None:
             return entries
         owners: np.ndarray = np.frombuffer(self.entry_records, dtype=np.uint32)[entries]
@@ -196,7 +186,7 @@ class RunLists:
         return np.searchsorted(owners, wanted, "left"), np.searchsorted(owners, wanted, "right")
 
     def holders(self, key: int, first: np.ndarray, end: np.ndarray) -> np.ndarray:
-        entries = run_entries(self.index, *self.runs[key])
+        entries = self.entries(key)
         if not len(entries):
             return np.zeros(len(first), dtype=bool)
         if (entries[1:] < entries[:-1]).any():  # runs are laid in entry order, but may not be

@@ -26,15 +26,22 @@ from pyroaring import BitMap, FrozenBitMap
 from indexes.container import Container, write_container
 from indexes.errors import CorruptFileError, LimitError
 from indexes.hash_index import (
+    EMPTY_ENTRY,
+    KEY_WIDTHS,
+    LOW32,
+    MAX_ENTRIES,
     HashIndex,
     PreparedKeys,
     build_slots,
     compiled_table,
+    fixed_width_keys,
     hash_keys,
     key_hash,
+    key_width_for,
     ranges_equal,
+    rows_by_slot,
 )
-from indexes.postings import RunLists, find_postings, posting_run, rarest_candidates
+from indexes.postings import RunLists, find_postings, key_runs, rarest_candidates
 from indexes.vectors import VectorColumn, VectorSpool
 
 SEGMENT_MAGIC = b"SCRNSEG\x00"
@@ -53,7 +60,12 @@ class Record(NamedTuple):
     keys: the lookup keys, the first one the primary key, which every record of the
     same identity shares; data: any msgpack-able value; visible_to: None for everyone,
     else the only viewers (state codes) allowed to see it; vector: the record's row of the
-    segment's vector column (vectors.py: a float template or uint64 hash words), or None.
+    segment's vector column (vectors.py: a float template or uint64 hash words), or None;
+    tokens: keys of an inverted index (a name token, a genotype) that thousands of records
+    share, found by the posting reads (`Snapshot.count_keys`, `Segment.postings`), never by
+    `find`: they have their own slot array (FORMAT.md, "Tokens"):
+
+    "An exact lookup reads `slots` only: no token is ever in its way."
     """
 
     identity: bytes
@@ -61,6 +73,7 @@ class Record(NamedTuple):
     data: object
     visible_to: frozenset[str] | None = None
     vector: np.ndarray | None = None
+    tokens: tuple[bytes, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,8 @@ class SegmentBuilder:
         self._key_end = 0
         self._key_hashes: list[np.ndarray] = []
         self._key_counts: list[np.ndarray] = []  # keys per record, uint8
+        self._token_flags: list[tuple[int, np.ndarray | None]] = []  # (entries, which tokens)
+        self._longest_key = 0
         self._entries = 0
         self._offsets_cache: np.ndarray | None = None
         self._identity_hashes: list[np.ndarray] = []
@@ -167,6 +182,7 @@ class SegmentBuilder:
         )
         if count:
             self._key_end = int(self._key_offsets[-1][-1])
+        self._note_keys(packed.key_lengths, None)
         key_hashes, identity_hashes = packed.key_hashes, packed.identity_hashes
         self._key_hashes.append(hash_keys(packed.key_list) if key_hashes is None else key_hashes)
         self._count_keys(np.ones(count, dtype=np.uint8))
@@ -201,13 +217,12 @@ class SegmentBuilder:
             source._records[int(record_offsets[0]) : int(record_offsets[-1])],
             np.diff(record_offsets),
         )
-        key_offsets = source._index._offset_array[start : stop + 1]
-        keys = bytes(source._index._keys[int(key_offsets[0]) : int(key_offsets[-1])])
-        lengths = np.diff(key_offsets)
+        keys, lengths = source.keys_between(start, stop)
         self._keys.append(keys)
         self._key_offsets.append(np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._key_end))
         self._key_end += len(keys)
-        relative = (key_offsets - key_offsets[0]).tolist()
+        self._note_keys(lengths, None)
+        relative = [0, *np.cumsum(lengths, dtype=np.uint64).tolist()]
         split = [keys[a:b] for a, b in itertools.pairwise(relative)]
         self._key_hashes.append(hash_keys(split))
         count = stop - start
@@ -223,6 +238,13 @@ class SegmentBuilder:
         if len(ends):
             self._record_end = int(ends[-1])
 
+    def _note_keys(self, lengths: np.ndarray, tokens: np.ndarray | None) -> None:
+        """Remember the longest key (it decides the key section's layout) and which of
+        these entries are tokens (None: none of them)."""
+        if len(lengths):
+            self._longest_key = max(self._longest_key, int(lengths.max()))
+        self._token_flags.append((len(lengths), tokens))
+
     def _count_keys(self, counts: np.ndarray) -> None:
         if len(counts) and (counts != 1).any():
             self._one_key_each = False
@@ -230,18 +252,29 @@ class SegmentBuilder:
         self._entries += int(counts.sum(dtype=np.int64))
 
     def _append_keys(self, records: Sequence[Record], first: int) -> None:
-        counts = np.fromiter((len(r.keys) for r in records), dtype=np.int64, count=len(records))
+        """Each record's entries: its keys, then its tokens."""
+        counts = np.fromiter(
+            (len(r.keys) + len(r.tokens) for r in records), dtype=np.int64, count=len(records)
+        )
         if len(counts) and int(counts.max()) > MAX_KEYS_PER_RECORD:
             raise LimitError(f"a record has {int(counts.max())} keys, at most 255 are stored")
         counts = counts.astype(np.uint8)
         self._count_keys(counts)
-        keys = [key for r in records for key in r.keys]
+        keys = [key for r in records for key in (*r.keys, *r.tokens)]
+        tokens = None
+        if any(r.tokens for r in records):
+            tokens = np.fromiter(
+                (is_token for r in records for is_token in _token_marks(r)),
+                dtype=bool,
+                count=len(keys),
+            )
         lengths = np.fromiter(map(len, keys), dtype=np.uint64, count=len(keys))
         ends = np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._key_end)
         self._keys.append(b"".join(keys))
         self._key_offsets.append(ends)
         if len(ends):
             self._key_end = int(ends[-1])
+        self._note_keys(lengths, tokens)
         self._key_hashes.append(hash_keys(keys))
 
     def sequence(self) -> np.ndarray:
@@ -272,11 +305,25 @@ class SegmentBuilder:
         path = self.directory / f"{self.name}{SEGMENT_SUFFIX}"
         self._identity_hashes.clear()  # deduplication is over: free what only it needed
         self._sequence.clear()
+        if self._entries > MAX_ENTRIES:
+            raise LimitError(
+                f"{self._entries} entries exceed the {MAX_ENTRIES} one segment can hold"
+            )
         key_hashes = np.concatenate(self._key_hashes or [np.empty(0, np.uint64)])
         self._key_hashes.clear()
-        built = build_slots(key_hashes)
-        del key_hashes
-        meta = {
+        tokens = self._token_entries()
+        if tokens is None:
+            built, token_slots = build_slots(key_hashes), None
+        else:
+            identities = np.flatnonzero(~tokens)
+            built = build_slots(key_hashes[identities], identities)
+            del identities
+            token_entries = np.flatnonzero(tokens)
+            token_slots = build_slots(key_hashes[token_entries], token_entries)
+            del token_entries
+        del key_hashes, tokens
+        width = key_width_for(self._longest_key)
+        meta: dict[str, object] = {
             "db": self.db,
             "records": self.records,
             "entries": self._entries,
@@ -285,15 +332,24 @@ class SegmentBuilder:
             "max_displacement": built.max_displacement,
             "mean_displacement": round(built.mean_displacement, 4),
             "one_key_each": self._one_key_each,
+            "key_width": width,
         }
+        if token_slots is not None:
+            meta["token_capacity"] = token_slots.capacity
+            meta["token_slots"] = len(token_slots.slots)
         if self._vectors.spec is not None:
             meta["vector"] = self._vectors.spec.meta()
-        sections: list[tuple[str, object]] = [
-            ("meta", orjson.dumps(meta)),
-            ("slots", built.slots),
-            ("keyoffs", np.concatenate(self._key_offsets)),
-            ("keys", self._keys),
-        ]
+        sections: list[tuple[str, object]] = [("meta", orjson.dumps(meta)), ("slots", built.slots)]
+        if token_slots is not None:
+            sections.append(("tslots", token_slots.slots))
+        if width:
+            rows = self._rows_by_entry(width)
+            sections.append(("keyrows", rows_by_slot(built.slots, rows)))
+            if token_slots is not None:
+                sections.append(("tkeyrows", rows_by_slot(token_slots.slots, rows)))
+            del rows
+        else:
+            sections += [("keyoffs", np.concatenate(self._key_offsets)), ("keys", self._keys)]
         if not self._one_key_each:
             counts = np.concatenate(self._key_counts)
             sections.append(("entrec", np.repeat(np.arange(self.records, dtype=np.uint32), counts)))
@@ -307,6 +363,32 @@ class SegmentBuilder:
         write_container(path, SEGMENT_MAGIC, sections, created_ns)  # type: ignore[arg-type]
         self.close()
         return path
+
+    def _token_entries(self) -> np.ndarray | None:
+        """Which entries are tokens, one bool each (None: none is)."""
+        if all(flags is None for _, flags in self._token_flags):
+            return None
+        return np.concatenate(
+            [np.zeros(n, bool) if flags is None else flags for n, flags in self._token_flags]
+        )
+
+    def _rows_by_entry(self, width: int) -> np.ndarray:
+        """Every entry's key as a fixed-width row, in one array filled batch by batch."""
+        rows = np.empty((self._entries, width), dtype=np.uint8)
+        at = 0
+        for batch in self._fixed_width_keys(width):
+            rows[at : at + len(batch)] = batch
+            at += len(batch)
+        return rows
+
+    def _fixed_width_keys(self, width: int) -> Iterator[np.ndarray]:
+        """Every entry's key as a fixed-width row, a batch of entries at a time."""
+        start = np.zeros(1, dtype=np.uint64)
+        for blob, ends in zip(self._keys, self._key_offsets[1:], strict=True):
+            offsets = np.concatenate((start, ends)) - start[0]
+            yield fixed_width_keys(np.frombuffer(blob, dtype=np.uint8), offsets, width)
+            if len(ends):
+                start = ends[-1:]
 
     def _spooled(self) -> Iterator[memoryview]:
         """The spooled records, a mapped chunk at a time: written to the segment straight
@@ -359,6 +441,12 @@ def _runs(numbers: BitMap) -> Iterator[tuple[int, int]]:
         yield int(values[begin]), int(values[end - 1]) + 1
 
 
+def _token_marks(record: Record) -> Iterator[bool]:
+    """Per entry of a record (its keys, then its tokens): is it a token?"""
+    yield from itertools.repeat(False, len(record.keys))
+    yield from itertools.repeat(True, len(record.tokens))
+
+
 def _serialize_viewers(by_viewer: dict[str, BitMap]) -> bytes:
     packed: bytes = msgpack.packb(
         {viewer: bitmap.serialize() for viewer, bitmap in sorted(by_viewer.items())},
@@ -377,23 +465,30 @@ class Segment:
         try:
             self.meta = orjson.loads(bytes(self._file.raw("meta")))
             self.records = int(self.meta["records"])
-            self._index = HashIndex(
-                self._file.raw("slots"),
-                int(self.meta["capacity"]),
-                self._file.raw("keyoffs"),
-                self._file.raw("keys"),
-                self._file.mapping,
-                self._file.require("keys").offset,
-            )
+            width = int(self.meta["key_width"])
+            if width not in (0, *KEY_WIDTHS):
+                raise ValueError(f"key_width {width} is none of 0, {KEY_WIDTHS}")
+            self._index = self._slot_index("slots", "capacity", "keyrows", width)
+            self._indexes = [self._index]
+            if "token_capacity" in self.meta:
+                self._indexes.append(
+                    self._slot_index("tslots", "token_capacity", "tkeyrows", width)
+                    if width
+                    else self._index.over(
+                        self._file.raw("tslots"), int(self.meta["token_capacity"])
+                    )
+                )
             self._entry_records = (
                 None if self.meta["one_key_each"] else self._file.raw("entrec").cast("I")
             )
             self.table = compiled_table(
                 self._file.raw("slots"),
                 int(self.meta["capacity"]),
-                self._file.raw("keyoffs"),
-                self._file.raw("keys"),
+                b"" if width else self._file.raw("keyoffs"),
+                self._file.raw("keyrows" if width else "keys"),
                 self._entry_records,
+                width,
+                int(self.meta["entries"]),
             )
             self._record_offsets = self._file.raw("recoffs").cast("Q")
             self._records = self._file.raw("records")
@@ -409,6 +504,21 @@ class Segment:
         self._sorted_cache: dict[str | None, np.ndarray] = {}
         self._probe = self._index.find
         self._check_sizes()
+
+    def _slot_index(self, slots: str, capacity: str, rows: str, width: int) -> HashIndex:
+        """A slot array's index: over its own rows (`keyrows`, `tkeyrows`) when the keys have
+        a fixed width, else over `keyoffs` and `keys`."""
+        keys = rows if width else "keys"
+        return HashIndex(
+            self._file.raw(slots),
+            int(self.meta[capacity]),
+            memoryview(b"") if width else self._file.raw("keyoffs"),
+            self._file.raw(keys),
+            self._file.mapping,
+            self._file.require(keys).offset,
+            width,
+            int(self.meta["entries"]),
+        )
 
     @cached_property
     def restricted(self) -> FrozenBitMap:
@@ -501,7 +611,10 @@ class Segment:
         """
         hashed = key_hash(key) if hashed is None else hashed
         try:
-            entries = find_postings(self._index, key, hashed, verify)
+            found = [find_postings(index, key, hashed, verify) for index in self._indexes]
+            entries = found[0] if len(found) == 1 else np.concatenate(found)
+            if verify and len(found) > 1:
+                entries.sort()
         except IndexError:
             raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
         if self._entry_records is None:
@@ -513,12 +626,11 @@ class Segment:
         """Records that may hold `at_least` of the keys hashed `hashes`, ascending: a
         superset (no stored key compared) read from the shortest posting lists only
         (postings.py, `rarest_candidates`), for a caller that verifies each record."""
-        runs = [posting_run(self._index, hashed) for hashed in hashes]
-        lists = RunLists(self._index, self._entry_records, runs)
+        lists = RunLists(
+            self._entry_records, [key_runs(self._indexes, hashed) for hashed in hashes]
+        )
         try:
-            return rarest_candidates(
-                [stop - start for start, stop in runs], lists, self.records, at_least
-            )
+            return rarest_candidates(lists.sizes(), lists, self.records, at_least)
         except IndexError:
             raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
 
@@ -564,12 +676,67 @@ class Segment:
 
     def keys_of(self, record: int) -> tuple[bytes, ...]:
         """The lookup keys of a record (used by compaction to carry them over)."""
+        return tuple(key for key, token in self._entries_of(record) if not token)
+
+    def stored_keys(self) -> tuple[bytes, np.ndarray]:
+        """Every entry's key (tokens too), laid end to end in entry order, and their lengths:
+        what `keys` holds, whichever layout the segment has (a bench lists its keys)."""
+        return self.keys_between(0, self._index.entries)
+
+    def keys_between(self, first: int, end: int) -> tuple[bytes, np.ndarray]:
+        """The keys of entries [first, end), laid end to end, and their lengths (uint64)."""
+        try:
+            if not self._index.width:
+                return self._index.keys_between(first, end)
+            rows = np.zeros((end - first, self._index.width), dtype=np.uint8)
+            lengths = np.zeros(end - first, dtype=np.int64)
+            which, positions = self._entry_places
+            for number, index in enumerate(self._indexes):
+                mine = np.flatnonzero(which[first:end] == number)
+                rows[mine], lengths[mine] = index.row_keys(positions[first:end][mine])
+            if (which[first:end] == len(self._indexes)).any():
+                raise IndexError("an entry in no slot")
+        except IndexError:
+            raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
+        inside = np.arange(self._index.width, dtype=np.int64) < lengths[:, None]
+        return rows[inside].tobytes(), lengths.astype(np.uint64)
+
+    @cached_property
+    def _entry_places(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per entry: which slot array holds it (0 keys, 1 tokens; 2: none, damage) and in
+        which slot. Rows are found by slot; compaction asks by entry, so it is built once."""
+        entries = self._index.entries
+        which = np.full(entries + 1, len(self._indexes), dtype=np.uint8)
+        positions = np.zeros(entries + 1, dtype=np.int64)
+        for number, index in enumerate(self._indexes):
+            held = index._slot_array & np.uint64(LOW32)
+            occupied = np.flatnonzero(held != np.uint64(EMPTY_ENTRY))
+            owners = np.minimum(held[occupied], np.uint64(entries)).astype(np.int64)
+            which[owners] = number
+            positions[owners] = occupied
+        return which[:entries], positions[:entries]
+
+    def tokens_of(self, record: int) -> tuple[bytes, ...]:
+        """The tokens of a record (Record.tokens), for compaction likewise."""
+        return tuple(key for key, token in self._entries_of(record) if token)
+
+    def _entries_of(self, record: int) -> list[tuple[bytes, bool]]:
+        """(key, is a token) of each entry of a record."""
         if self._entry_records is None:
-            return (self._index.key(record),)
-        # Entries are written record by record, so entry -> record is sorted.
-        owners = np.frombuffer(self._entry_records, dtype=np.uint32)
-        first, last = np.searchsorted(owners, [record, record + 1])
-        return tuple(self._index.key(entry) for entry in range(int(first), int(last)))
+            entries = range(record, record + 1)
+        else:  # entries are written record by record, so entry -> record is sorted
+            owners = np.frombuffer(self._entry_records, dtype=np.uint32)
+            first, last = np.searchsorted(owners, [record, record + 1])
+            entries = range(int(first), int(last))
+        if not entries:
+            return []
+        which = self._entry_places[0]
+        joined, lengths = self.keys_between(entries.start, entries.stop)
+        starts = [0, *np.cumsum(lengths).tolist()]
+        return [
+            (joined[starts[at] : starts[at + 1]], bool(which[entry] == 1))
+            for at, entry in enumerate(entries)
+        ]
 
     def visible_to(self, record: int) -> frozenset[str] | None:
         if record not in self.restricted:

@@ -404,5 +404,10 @@ def _carry(part: Part, record: int) -> Record:
     identity, data = part.segment.record(record)
     segment = part.segment
     return Record(
-        identity, segment.keys_of(record), data, segment.visible_to(record), segment.vector(record)
+        identity,
+        segment.keys_of(record),
+        data,
+        segment.visible_to(record),
+        segment.vector(record),
+        segment.tokens_of(record),
     )

@@ -625,10 +625,14 @@ def _joined(parts: list[bytes], owner: str) -> bytes:
 
 
 def record_keys(
-    db: Database, values: Mapping[str, object], lookup: Lookup | None = None
+    db: Database,
+    values: Mapping[str, object],
+    lookup: Lookup | None = None,
+    index_keys: bool = True,
 ) -> tuple[bytes, ...]:
     """A record's lookup keys, its primary key (that of its identity) first, then those of
-    the other lookups it has fields for (where it is matched exactly), then `index_keys`."""
+    the other lookups it has fields for (where it is matched exactly), then `index_keys`
+    unless `index_keys=False` (the loader stores those apart, as the record's tokens)."""
     first = db.lookups[0] if db.identity_fields else lookup or db.lookup_for(values)
     if first is None:
         raise KeyError(f"{db.code}: no lookup's fields are present")
@@ -636,7 +640,7 @@ def record_keys(
     for lookup in db.indexed_lookups:
         if lookup is not first and lookup.present(values):
             keys.append(db.lookup_key(lookup, values))
-    if db.index_keys is not None:
+    if index_keys and db.index_keys is not None:
         keys.extend(db.index_keys(values))
     return tuple(keys)
 

@@ -141,8 +141,9 @@ def _record(
     data = [values.get(name) for name in db.record_fields]
     data += [owner, sorted(viewers) if viewers else None, extras or None]
     vector = db.vector_of(values) if db.vector_of is not None else None
-    keys = record_keys(db, values, lookup)
-    return Record(identity(db, values, owner, lookup), keys, data, viewers, vector)
+    keys = record_keys(db, values, lookup, index_keys=False)
+    tokens = tuple(db.index_keys(values)) if db.index_keys is not None else ()
+    return Record(identity(db, values, owner, lookup), keys, data, viewers, vector, tokens)
 
 
 def decode(db: Database, data: object) -> dict[str, object]:

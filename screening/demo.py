@@ -23,6 +23,7 @@ from pathlib import Path
 
 import orjson
 
+from indexes import FormatVersionError, SegmentCache, open_snapshot
 from loaders.catalog import DATABASES
 from loaders.generate import generate
 from loaders.load import load
@@ -68,7 +69,10 @@ class Demo:
 
 
 def prepare_demo(directory: Path, records: int) -> Demo:
-    """The demo data set in `directory`: reused if it is complete, else built now."""
+    """The demo data set in `directory`: reused if it is complete and readable by this
+    build, else built now."""
+    if (directory / MARKER).exists() and _outdated_format(directory):
+        shutil.rmtree(directory)
     if (directory / MARKER).exists():
         return Demo(directory, read_demo_keys(directory / KEYS_TEXT), built=False)
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
@@ -84,6 +88,17 @@ def prepare_demo(directory: Path, records: int) -> Demo:
         directory.rmdir()
     staging.rename(directory)
     return Demo(directory, keys, built=True)
+
+
+def _outdated_format(directory: Path) -> bool:
+    """A demo built by an older build of the engine, whose files this one refuses: the
+    demo is generated data, so `make run` rebuilds it rather than serve nothing."""
+    try:
+        open_snapshot(directory / "SLTD", "SLTD", SegmentCache(verify=False))
+    except FormatVersionError as error:
+        log.warning("the demo data set was written in an older format (%s): rebuilding", error)
+        return True
+    return False
 
 
 def _build(staging: Path, records: int) -> tuple[DemoKey, ...]:

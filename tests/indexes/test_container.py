@@ -250,7 +250,29 @@ def test_future_major_version_is_refused(tmp_path: Path, monkeypatch: pytest.Mon
             Container(path, MAGIC, verify=verify)
         assert not isinstance(refused.value, CorruptFileError)
         assert str(path) in str(refused.value)
-        assert "format version 2.0, this build reads major version 1" in str(refused.value)
+        major = container.FORMAT_MAJOR
+        assert f"format version {major + 1}.0, this build reads major version {major}: " in str(
+            refused.value
+        )
+        assert "written by a newer build" in str(refused.value)
+
+
+def test_an_older_major_version_is_refused_with_the_advice_to_rebuild(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A data directory written before a format change (1.0: no fixed-width keys, tokens
+    in the one slot array) is refused by its first file, the manifest, naming it."""
+    from indexes import Record, Writer, open_snapshot
+
+    with monkeypatch.context() as patch:
+        patch.setattr(container, "FORMAT_MAJOR", container.FORMAT_MAJOR - 1)
+        with Writer(tmp_path / "SLTD", "SLTD") as writer:
+            writer.upsert([Record(b"id", (b"key",), 1)])
+            writer.commit()
+    with pytest.raises(FormatVersionError) as refused:
+        open_snapshot(tmp_path / "SLTD", "SLTD")
+    assert refused.value.path == tmp_path / "SLTD" / "MANIFEST"
+    assert "remove the database's directory and load its data again" in str(refused.value)
 
 
 def test_a_newer_minor_version_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -294,7 +316,7 @@ def test_a_consistent_header_cannot_point_outside_the_file(
 
 def test_a_missing_section_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "seg-000001.seg"
-    meta = b'{"records": 0, "capacity": 1, "one_key_each": true}'
+    meta = b'{"records": 0, "capacity": 1, "one_key_each": true, "key_width": 0}'
     write_container(path, SEGMENT_MAGIC, [("meta", meta)])
     with pytest.raises(CorruptFileError, match="section 'slots' is missing") as refused:
         Segment(path)

@@ -276,7 +276,7 @@ def section_offset(path: Path, magic: bytes, name: str) -> int:
     return offset
 
 
-@pytest.mark.parametrize("section", ["meta", "slots", "keys", "records", "visible"])
+@pytest.mark.parametrize("section", ["meta", "slots", "keyrows", "records", "visible"])
 def test_a_damaged_segment_is_refused_by_name(small_db: Path, section: str) -> None:
     segment = small_db / "seg-000001.seg"
     flip_byte(segment, section_offset(segment, SEGMENT_MAGIC, section))

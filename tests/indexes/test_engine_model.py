@@ -1,10 +1,13 @@
 """The whole engine against a dict: upserts, deletes, commits, aborts, compactions, reopens.
 
-The model is `identity -> (keys, data, visible_to)` for the committed generation, and a
-copy of it for the open writer's session. After every step every key the model knows, and
-a few it does not, must find exactly the model's live records that each viewer may see,
-through `find` and `find_many`, and `count` must agree. The machine also runs with every
-key hashing to one constant (conftest.py, `constant_hash`).
+The model is `identity -> (keys, tokens, data, visible_to)` for the committed generation,
+and a copy of it for the open writer's session. After every step every key the model
+knows, and a few it does not, must find exactly the model's live records that each viewer
+may see, through `find` and `find_many` (by their keys only), and through `count_keys` (by
+their keys and tokens); `count` must agree. Keys are of every length around the fixed
+widths (FORMAT.md, "Fixed-width keys") and beyond them, so segments of both layouts are
+built; tokens share bytes with keys. The machine also runs with every key hashing to one
+constant (conftest.py, `constant_hash`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -35,17 +39,23 @@ from indexes import (
     compact,
     open_snapshot,
 )
+from indexes.hash_index import PROBE_ENV
 from indexes.manifest import read_manifest
 from indexes.writer import LOCK_NAME
 
 DB = "SLTD"
 STATES = ("FRA", "UTO")
 VIEWERS: tuple[str | None, ...] = (None, "FRA", "UTO", "XXA")
+POSTING_VIEWERS = (None, "UTO")  # the posting reads share `find`'s visibility rule: two do
 # One primary key per identity number: distinct, of many lengths, the empty key included.
-PRIMARY = (b"", b"P1", b"P10", b"P100", b"L898902C3", b"\x00", b"P1\x00", b"\xff" * 20)
+PRIMARY = (
+    *(b"", b"P1", b"P10", b"P100", b"L898902C3", b"\x00", b"P1\x00", b"\xff" * 20),
+    *(b"7-bytes", b"8-bytes!", b"\x00" * 15, b"L" * 31, b"L" * 32),  # widths 8, 16, 32, none
+)
 EXTRA = (b"shared", b"shared2", b"S")  # secondary keys, shared by several identities
-ABSENT = (b"absent", b"P", b"P1000", b"\x00\x00", b"shared3", b"L898902C")
-QUERIES = (*PRIMARY, *EXTRA, *ABSENT, PRIMARY[1], EXTRA[0])  # with repeats
+TOKENS = (b"token", b"shared", b"P1", b"L" * 40)  # the last three also some record's key
+ABSENT = (b"absent", b"P", b"P1000", b"\x00\x00", b"shared3", b"L898902C", b"\x00" * 16)
+QUERIES = (*PRIMARY, *EXTRA, *TOKENS, *ABSENT, PRIMARY[1], EXTRA[0])  # with repeats
 
 MODEL_SETTINGS = settings(max_examples=50, stateful_step_count=20, deadline=None)
 CONSTANT_HASH_SETTINGS = settings(
@@ -59,6 +69,7 @@ CONSTANT_HASH_SETTINGS = settings(
 @dataclass(frozen=True)
 class Stored:
     keys: tuple[bytes, ...]
+    tokens: tuple[bytes, ...]
     data: int
     visible_to: frozenset[str] | None
 
@@ -73,6 +84,7 @@ upsert_batches = st.lists(
         st.integers(0, len(PRIMARY) - 1),
         st.sets(st.sampled_from(EXTRA), max_size=2),
         st.none() | st.frozensets(st.sampled_from(STATES), max_size=2),
+        st.sets(st.sampled_from(TOKENS), max_size=2),
     ),
     min_size=1,
     max_size=8,
@@ -91,15 +103,31 @@ def deletion(number: int) -> Deletion:
     return Deletion(b"never-%d" % number, PRIMARY[number % len(PRIMARY)])
 
 
-def expected_answers(model: Model, viewer: str | None) -> list[list[tuple[bytes, int]]]:
+def expected_answers(
+    model: Model, viewer: str | None, tokens: bool = False
+) -> list[list[tuple[bytes, int]]]:
+    """Per query, the records holding it as a key (and as a token, if `tokens`)."""
     return [
         sorted(
             (identity, stored.data)
             for identity, stored in model.items()
-            if key in stored.keys and stored.visible(viewer)
+            if (key in stored.keys or (tokens and key in stored.tokens)) and stored.visible(viewer)
         )
         for key in QUERIES
     ]
+
+
+def check_postings(snapshot: Snapshot, model: Model, viewer: str | None) -> None:
+    """`count_keys` finds a record by its keys and its tokens; `holding_at_least` too, as
+    a superset (it compares no stored key)."""
+    expected = expected_answers(model, viewer, tokens=True)
+    for key, wanted in zip(QUERIES, expected, strict=True):
+        counted = snapshot.count_keys([key], 1, viewer)
+        rows = zip(counted.parts.tolist(), counted.records.tolist(), strict=True)
+        assert sorted(snapshot.record(part, record) for part, record in rows) == wanted, key
+        held = snapshot.holding_at_least([key], 1, viewer)
+        rows = zip(held.parts.tolist(), held.records.tolist(), strict=True)
+        assert set(wanted) <= {snapshot.record(part, record) for part, record in rows}, key
 
 
 def check_snapshot(snapshot: Snapshot | None, model: Model) -> None:
@@ -126,6 +154,8 @@ def check_snapshot(snapshot: Snapshot | None, model: Model) -> None:
         assert [sorted(answers) for answers in batch] == expected, f"find_many, viewer {viewer}"
         live = sum(stored.visible(viewer) for stored in model.values())
         assert snapshot.count(viewer) == live, f"count, viewer {viewer}"
+        if viewer in POSTING_VIEWERS:
+            check_postings(snapshot, model, viewer)
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -159,14 +189,17 @@ class EngineMachine(RuleBasedStateMachine):
             self.snapshot = None
 
     @rule(batch=upsert_batches)
-    def upsert(self, batch: list[tuple[int, set[bytes], frozenset[str] | None]]) -> None:
+    def upsert(
+        self, batch: list[tuple[int, set[bytes], frozenset[str] | None, set[bytes]]]
+    ) -> None:
         writer = self.session()
         records = []
-        for number, extra, viewers in batch:
+        for number, extra, viewers, token_set in batch:
             self.version += 1
-            keys = (PRIMARY[number], *sorted(extra))
-            records.append(Record(identity_of(number), keys, self.version, viewers))
-            self.pending[identity_of(number)] = Stored(keys, self.version, viewers)
+            keys = (PRIMARY[number], *sorted(extra - {PRIMARY[number]}))
+            tokens = tuple(sorted(token_set))
+            records.append(Record(identity_of(number), keys, self.version, viewers, tokens=tokens))
+            self.pending[identity_of(number)] = Stored(keys, tokens, self.version, viewers)
         writer.upsert(records)
 
     @rule(numbers=delete_batches)
@@ -230,6 +263,12 @@ class EngineMachine(RuleBasedStateMachine):
 
 def test_engine_against_a_dict() -> None:
     run_state_machine_as_test(EngineMachine, settings=MODEL_SETTINGS)
+
+
+def test_engine_against_a_dict_on_the_python_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference probe (SCREENING_PROBE=python) gives the model's answers too."""
+    monkeypatch.setenv(PROBE_ENV, "python")
+    run_state_machine_as_test(EngineMachine, settings=CONSTANT_HASH_SETTINGS)
 
 
 def test_engine_against_a_dict_with_one_hash_for_every_key(constant_hash: int) -> None:

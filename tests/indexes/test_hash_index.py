@@ -30,7 +30,10 @@ from indexes.hash_index import (
     PreparedKeys,
     build_slots,
     capacity_for,
+    fixed_width_keys,
     home_slots,
+    key_width_for,
+    rows_by_slot,
 )
 from indexes.segment import SEGMENT_MAGIC
 
@@ -214,3 +217,58 @@ def test_empty_index() -> None:
     assert index.find(b"", hash_index.key_hash(b"")) == []
     queries, _ = index.find_many(PreparedKeys([b"", b"a"]))
     assert queries.size == 0
+
+
+def test_the_key_width_is_the_narrowest_row_with_a_byte_for_the_length() -> None:
+    assert [key_width_for(n) for n in (0, 7, 8, 11, 12, 15, 16, 23, 24, 31, 32, 500)] == [
+        8, 8, 12, 12, 16, 16, 24, 24, 32, 32, 0, 0,
+    ]  # fmt: skip
+
+
+def test_fixed_width_rows_keep_nul_bytes_and_the_empty_key_exact() -> None:
+    """Zero padding alone would make b"P1" and b"P1\\x00" one key: the length byte does not."""
+    keys = [b"P1", b"P1\x00", b"", b"\x00", b"\x00" * 7]
+    blob = np.frombuffer(b"".join(keys), dtype=np.uint8)
+    lengths = np.fromiter(map(len, keys), dtype=np.uint64)
+    offsets = np.concatenate([np.zeros(1, np.uint64), np.cumsum(lengths, dtype=np.uint64)])
+    rows = fixed_width_keys(blob, offsets, 8)
+    assert rows.shape == (5, 8)
+    assert rows[0].tobytes() == b"P1\x00\x00\x00\x00\x00\x02"
+    assert rows[1].tobytes() == b"P1\x00\x00\x00\x00\x00\x03"
+    assert rows[2].tobytes() == b"\x00" * 7 + b"\x00"
+    assert rows[4].tobytes() == b"\x00" * 7 + b"\x07"
+    built = build_slots(hash_index.hash_keys(keys))
+    placed = np.concatenate(list(rows_by_slot(built.slots, rows)))
+    assert len(placed) == len(built.slots)
+    index = HashIndex(
+        built.slots.data.cast("B"),
+        built.capacity,
+        memoryview(b""),
+        placed.data.cast("B"),
+        width=8,
+        entries=len(keys),
+    )
+    for entry, key in enumerate(keys):
+        assert index.find(key, hash_index.key_hash(key)) == [entry]
+    assert index.find(b"\x00" * 8, hash_index.key_hash(b"\x00" * 8)) == []  # too long for a row
+    slot_entries = built.slots & np.uint64(0xFFFF_FFFF)
+    for position, entry in enumerate(slot_entries.tolist()):
+        if entry == EMPTY_ENTRY:
+            assert placed[position].tobytes() == bytes(8)  # an empty slot's row: zeros
+        else:
+            found, found_length = index.row_keys(np.array([position]))
+            assert found[0][: int(found_length[0])].tobytes() == keys[entry]
+
+
+def test_rows_by_slot_are_the_same_whatever_the_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = [b"K%d" % number for number in range(50)]
+    blob = np.frombuffer(b"".join(keys), dtype=np.uint8)
+    lengths = np.fromiter(map(len, keys), dtype=np.uint64)
+    offsets = np.concatenate([np.zeros(1, np.uint64), np.cumsum(lengths, dtype=np.uint64)])
+    rows = fixed_width_keys(blob, offsets, 8)
+    built = build_slots(hash_index.hash_keys(keys))
+    whole = np.concatenate(list(rows_by_slot(built.slots, rows)))
+    monkeypatch.setattr(hash_index, "ROW_CHUNK", 3)
+    chunks = list(rows_by_slot(built.slots, rows))
+    assert len(chunks) == -(-len(built.slots) // 3)
+    assert np.array_equal(np.concatenate(chunks), whole)

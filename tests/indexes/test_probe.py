@@ -19,7 +19,14 @@ import xxhash
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from indexes.hash_index import EMPTY_SLOT, HashIndex, PreparedKeys, build_slots
+from indexes.hash_index import (
+    EMPTY_SLOT,
+    HashIndex,
+    PreparedKeys,
+    build_slots,
+    fixed_width_keys,
+    rows_by_slot,
+)
 
 if TYPE_CHECKING:
     from indexes import _probe
@@ -70,10 +77,31 @@ def hashes_of(keys: Sequence[bytes], hasher: Hasher) -> np.ndarray:
 
 
 def both_indexes(
-    stored: Sequence[bytes], hasher: Hasher, entry_records: np.ndarray | None = None
+    stored: Sequence[bytes],
+    hasher: Hasher,
+    entry_records: np.ndarray | None = None,
+    width: int = 0,
 ) -> tuple[HashIndex, _probe.Table]:
+    """The reference and the compiled index over `stored`; `width` > 0: the keys as
+    fixed-width rows, one per slot (FORMAT.md, "Fixed-width keys"), else key offsets and
+    bytes."""
     built = build_slots(hashes_of(stored, hasher))
     offsets, blob = offsets_of(stored), b"".join(stored)
+    if width:
+        by_entry = fixed_width_keys(np.frombuffer(blob, dtype=np.uint8), offsets, width)
+        rows = np.concatenate(list(rows_by_slot(built.slots, by_entry))).tobytes()
+        reference = HashIndex(
+            built.slots.data.cast("B"),
+            built.capacity,
+            memoryview(b""),
+            memoryview(rows),
+            width=width,
+            entries=len(stored),
+        )
+        table = _probe.Table(
+            built.slots, built.capacity, b"", rows, entry_records, width, len(stored)
+        )
+        return reference, table
     reference = HashIndex(
         built.slots.data.cast("B"), built.capacity, offsets.data.cast("B"), memoryview(blob)
     )
@@ -125,20 +153,28 @@ def test_hash_into_takes_any_bytes_like_key_and_checks_the_output_size() -> None
         _probe.hash_into([b"a", 3], np.zeros(2, dtype=np.uint64))  # type: ignore[list-item]
 
 
+@pytest.mark.parametrize("width", [0, 8, 12, 16], ids=["keyoffs", "w8", "w12", "w16"])
 @pytest.mark.parametrize("hasher", HASHERS.values(), ids=HASHERS.keys())
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(stored=keys_lists, queries=queries_lists)
 @example(stored=[], queries=[b"", b"x"])
-@example(stored=[b"a", b"a", b"", b""], queries=[b"a\x00", b"\x00a"])
+@example(stored=[b"a", b"a", b"", b""], queries=[b"a\x00", b"\x00a", b"\x00" * 7, b"a" * 8])
 def test_compiled_and_reference_find_the_same_entries(
-    hasher: Hasher, stored: list[bytes], queries: list[bytes]
+    width: int, hasher: Hasher, stored: list[bytes], queries: list[bytes]
 ) -> None:
-    reference, table = both_indexes(stored, hasher)
-    batch = [*stored, *queries, *queries[:3]]
+    """Both find exactly the entries of equal stored keys (a dict says which), whatever the
+    key layout: a query longer than a fixed-width row is found nowhere."""
+    reference, table = both_indexes(stored, hasher, width=width)
+    batch = [*stored, *queries, *queries[:3], b"\x00" * 7, b"\x00" * 8, b"\x00" * 16]
+    truth = {key: [e for e, s in enumerate(stored) if s == key] for key in batch}
     for key in batch:
-        assert sorted(table.find(key, hasher(key))) == sorted(reference.find(key, hasher(key)))
+        assert sorted(table.find(key, hasher(key))) == truth[key]
+        assert sorted(reference.find(key, hasher(key))) == truth[key]
     assert pairs(*table.find_many(batch, hashes_of(batch, hasher))) == pairs(
         *reference.find_many(prepared(batch, hasher))
+    )
+    assert len(pairs(*table.find_many(batch, hashes_of(batch, hasher)))) == sum(
+        map(len, (truth[key] for key in batch))
     )
 
 
@@ -315,6 +351,8 @@ words = st.lists(st.integers(0, 2**64 - 1), max_size=12).map(
     capacity=st.integers(1, 2**32),
     queries=st.lists(st.binary(max_size=4), max_size=8),
     hashes=st.lists(st.integers(0, 2**64 - 1), min_size=8, max_size=8),
+    width=st.sampled_from([0, 8, 12, 16, 24, 32]),
+    entries=st.integers(0, 5),
 )
 def test_any_bytes_in_the_sections_give_an_answer_or_index_error(
     slots: bytes,
@@ -324,8 +362,12 @@ def test_any_bytes_in_the_sections_give_an_answer_or_index_error(
     capacity: int,
     queries: list[bytes],
     hashes: list[int],
+    width: int,
+    entries: int,
 ) -> None:
-    table = _probe.Table(slots, capacity, offsets, keys, entrec)
+    if width:  # rows of any bytes, lengths out of their rows included
+        keys = (keys * width)[: len(keys) % 3 * width]  # 0 to 2 rows
+    table = _probe.Table(slots, capacity, offsets, keys, entrec, width, entries)
     for query, hashed in zip(queries, hashes, strict=False):
         with contextlib.suppress(IndexError):
             assert isinstance(table.find(query, hashed), list)

@@ -113,8 +113,13 @@ def test_both_paths_answer_alike_over_many_segments(
 # --- damaged files, opened without verify: an error naming the file, never a crash ------
 
 
-def one_segment(directory: Path) -> Path:
-    keys = [b"P%04d" % number for number in range(40)]
+LONG = b"-" * 32
+"""Appended to every key, it makes a segment store its keys through keyoffs and keys
+instead of fixed-width rows (FORMAT.md, "Fixed-width keys")."""
+
+
+def one_segment(directory: Path, variable: bool = False) -> Path:
+    keys = [b"P%04d" % number + (LONG if variable else b"") for number in range(40)]
     with Writer(directory, DB) as writer:
         writer.upsert([Record(b"id-" + key, (key, b"x" + key), 0) for key in keys])
         writer.commit()
@@ -133,19 +138,24 @@ def overwrite(path: Path, section: str, at: int, data: bytes) -> None:
 
 def every_lookup(snapshot: Snapshot) -> None:
     keys = [b"P%04d" % number for number in range(40)] + [b"xP0001", b"nope"]
+    keys += [key + LONG for key in keys]
     for key in keys:
         snapshot.find(key, "FRA")
     snapshot.find_many(keys, "FRA")
 
 
 @pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "python"])
-@pytest.mark.parametrize("section", ["slots", "keyoffs", "entrec"])
+@pytest.mark.parametrize(
+    ("section", "variable"),
+    [("slots", False), ("slots", True), ("keyoffs", True), ("entrec", False)],
+    ids=["slots-keyrows", "slots-keyoffs", "keyoffs", "entrec"],
+)
 def test_out_of_range_values_raise_corrupt_file_error(
-    db_dir: Path, compiled: bool, section: str
+    db_dir: Path, compiled: bool, section: str, variable: bool
 ) -> None:
     """slots: every occupied slot points at entry 0xFFFFFFFE; keyoffs: far past the keys;
     entrec: every entry owned by record 0xFFFFFFFF."""
-    path = one_segment(db_dir)
+    path = one_segment(db_dir, variable)
     container = Container(path, SEGMENT_MAGIC, verify=False)
     raw: np.ndarray = np.frombuffer(container.raw(section), dtype=np.uint8).copy()
     container.close()
@@ -161,7 +171,7 @@ def test_out_of_range_values_raise_corrupt_file_error(
     overwrite(path, section, 0, raw.tobytes())
     snapshot = open_snapshot(db_dir, compiled, verify=False)
     if section == "entrec":  # record numbers are checked when a record is read
-        for key in (b"P0001", b"xP0001"):
+        for key in (b"P0001", b"xP0001", b"P0001" + LONG):
             for part, record in snapshot.find(key):
                 with pytest.raises(CorruptFileError, match="record"):
                     snapshot.record(part, record)
@@ -189,7 +199,7 @@ def test_a_slot_array_without_its_trailing_empty_slot_is_refused(
 
 @settings(max_examples=60, deadline=None)
 @given(
-    section=st.sampled_from(["slots", "keyoffs", "keys", "entrec"]),
+    section=st.sampled_from(["slots", "keyoffs", "keys", "entrec", "keyrows"]),
     at=st.integers(0, 10_000),
     data=st.binary(min_size=1, max_size=16),
 )
@@ -198,7 +208,7 @@ def test_any_damage_to_the_index_gives_answers_or_corrupt_file_error(
 ) -> None:
     root = Path(tempfile.mkdtemp(prefix="probe-"))
     try:
-        path = one_segment(root / DB)
+        path = one_segment(root / DB, variable=section in ("keyoffs", "keys"))
         container = Container(path, SEGMENT_MAGIC, verify=False)
         length = container.sections[section].length
         container.close()

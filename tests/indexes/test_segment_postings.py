@@ -58,3 +58,74 @@ def test_postings_are_a_superset_under_one_constant_hash(
     found = set(segment.postings(b"p:A").tolist())
     assert {n for n, held in enumerate(stored) if b"p:A" in held} <= found
     assert found <= set(range(len(stored)))
+
+
+def _build_with_tokens(directory: Path, layout: list[list[bytes]]) -> list[list[bytes]]:
+    """Record n: key `key-n`, and the layout's keys as its tokens (Record.tokens)."""
+    records = [
+        Record(f"id-{n}".encode(), (f"key-{n}".encode(),), n, tokens=tuple(dict.fromkeys(held)))
+        for n, held in enumerate(layout)
+    ]
+    with Writer(directory, DB) as writer:
+        writer.upsert(records)
+        writer.commit()
+    return [list(record.tokens) for record in records]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.lists(keys, max_size=4), min_size=1, max_size=40), keys)
+def test_tokens_are_postings_and_never_found_by_find(
+    tmp_path_factory: pytest.TempPathFactory, layout: list[list[bytes]], key: bytes
+) -> None:
+    """Tokens have their own slot array: the posting reads find them, `find` does not."""
+    directory = tmp_path_factory.mktemp("tokens") / DB
+    stored = _build_with_tokens(directory, layout)
+    snapshot = open_snapshot(directory, DB)
+    segment = snapshot.parts[0].segment
+    holders = [n for n, held in enumerate(stored) if key in held]
+    assert segment.postings(key).tolist() == holders
+    assert sorted(segment.records_under(key).tolist()) == holders
+    assert snapshot.count_keys([key]).records.tolist() == holders
+    assert set(holders) <= set(snapshot.holding_at_least([key], 1).records.tolist())
+    assert segment.find(key) == [] and snapshot.find(key) == []
+    assert not len(snapshot.find_many([key]).records)
+    assert [segment.find(b"key-%d" % n) for n in range(len(stored))] == [
+        [n] for n in range(len(stored))
+    ]
+    assert [segment.tokens_of(n) for n in range(len(stored))] == [tuple(t) for t in stored]
+
+
+def test_an_identity_probe_never_reads_the_token_slots(tmp_path: Path) -> None:
+    """Issue 6: the identity keys' slot array holds no token entry, so 10,000 records
+    sharing a token leave an identity probe's run as short as SLTD's."""
+    layout = [[b"p:MOHAMMED", b"y:1974"] for _ in range(10_000)]
+    _build_with_tokens(tmp_path / DB, layout)
+    segment = open_snapshot(tmp_path / DB, DB).parts[0].segment
+    assert segment.meta["entries"] == 30_000
+    slots = np.frombuffer(segment._file.raw("slots"), dtype=np.uint64)
+    tokens = np.frombuffer(segment._file.raw("tslots"), dtype=np.uint64)
+    occupied = slots[(slots & np.uint64(0xFFFF_FFFF)) != np.uint64(0xFFFF_FFFF)]
+    assert len(occupied) == 10_000 and segment.meta["max_displacement"] < 30
+    assert int(((tokens & np.uint64(0xFFFF_FFFF)) != np.uint64(0xFFFF_FFFF)).sum()) == 20_000
+    assert segment.postings(b"p:MOHAMMED").tolist() == list(range(10_000))
+
+
+def test_compaction_keeps_tokens_apart(tmp_path: Path) -> None:
+    from indexes import compact
+
+    _build_with_tokens(tmp_path / DB, [[b"p:A"], [b"p:A", b"p:B"], []])
+    with Writer(tmp_path / DB, DB) as writer:
+        writer.upsert([Record(b"id-9", (b"key-9", b"p:A"), 9, tokens=(b"p:B",))])
+        writer.commit()
+    compact(tmp_path / DB, DB)
+    snapshot = open_snapshot(tmp_path / DB, DB)
+    (part,) = snapshot.parts
+    owners = {snapshot.record(0, n)[1]: n for n in range(part.segment.records)}
+    assert part.segment.tokens_of(owners[1]) == (b"p:A", b"p:B")
+    assert part.segment.keys_of(owners[9]) == (b"key-9", b"p:A")
+    assert part.segment.tokens_of(owners[9]) == (b"p:B",)
+    assert [snapshot.record(p, r)[1] for p, r in snapshot.find(b"p:A")] == [9]
+    counted = snapshot.count_keys([b"p:A"])
+    assert {snapshot.record(0, r)[1] for r in counted.records.tolist()} == {0, 1, 9}

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from indexes import FormatVersionError
+from screening import demo
 from screening import settings as settings_module
 from screening.cli import main
 from screening.demo import KEYS_TEXT, MARKER, instructions, prepare_demo
@@ -110,6 +112,23 @@ def test_demo_refuses_a_directory_of_something_else(
 ) -> None:
     assert main(["serve", "--demo", "--data", str(loaded)]) == 1
     assert "is not a demo data set" in capsys.readouterr().err
+
+
+def test_a_demo_of_an_older_format_is_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run` after an upgrade of the engine: the old demo's files would be refused."""
+    directory = tmp_path / "demo"
+    first = prepare_demo(directory, records=100)
+
+    def written_by_version_1(folder: Path, *args: object) -> None:
+        raise FormatVersionError(folder / "seg-000001.seg", 1, 0, 2)
+
+    with monkeypatch.context() as old_build:
+        old_build.setattr(demo, "open_snapshot", written_by_version_1)
+        again = prepare_demo(directory, records=100)
+    assert again.built and again.keys != first.keys
+    assert not prepare_demo(directory, records=100).built  # readable now: reused
 
 
 def test_an_interrupted_demo_build_starts_afresh(tmp_path: Path) -> None:
