@@ -1,7 +1,9 @@
-"""The one compiled part: indexes._probe (indexes/_probe.c), the hashed-index lookup.
+"""The compiled parts: indexes._probe (indexes/_probe.c), the hashed-index lookup, and
+screening._name_candidates (screening/_name_candidates.c), the name matcher's candidates.
 
-Optional: where no C compiler is found the build goes on without it and indexes/ uses its
-pure-Python reference probe (indexes/hash_index.py), slower but the same answers.
+Optional: where no C compiler is found the build goes on without them; indexes/ uses its
+pure-Python reference probe (indexes/hash_index.py) and the name matcher numpy
+(screening/name_candidates.py), slower but the same answers.
 Everything else about the package is in pyproject.toml.
 """
 
@@ -15,6 +17,12 @@ setup(
             depends=["indexes/_vendor/xxhash.h"],
             extra_compile_args=["-O3", "-std=c11"],
             optional=True,
-        )
+        ),
+        Extension(
+            "screening._name_candidates",
+            sources=["screening/_name_candidates.c"],
+            extra_compile_args=["-O3", "-std=c11"],
+            optional=True,
+        ),
     ]
 )

@@ -4,13 +4,13 @@ Names do not hash, so a query goes in three steps (DESIGN.md, "Persons"):
 
 1. Candidates: each significant token of the query (loaders/names.py: folded, ICAO
    transliterated, particles aside) is looked up by its phonetic key; each key's records
-   (`Segment.postings`) become a roaring bitmap, and a record is a candidate when it shares
-   all the query's tokens, or all but one (a typo can change a phonetic key; of a
-   two-token name either, among the records born on the query's date, or a rare one
-   alone). A candidate
-   set too large to score is narrowed by the query's birth year (`y:YEAR` keys, and `y:?`
-   for records without a date), then, if still too large, cut to the records that share
-   every token.
+   (`Segment.postings`, a sorted run, remembered; a long one also as a bitset) are
+   counted, and a record is a candidate when it shares all the query's tokens, or all but
+   one (a typo can change a phonetic key; of a two-token name either, among the records
+   born on the query's date, or a rare one alone). A candidate set too large to score is
+   narrowed by the query's birth year (`y:YEAR` keys, and `y:?` for records without a
+   date), then, if still too large, cut to the records that share every token. The rule
+   is here; the set arithmetic is one compiled call (screening/name_candidates.py).
 2. Scores: each candidate's names (name, aliases, low-quality aliases, original script) are
    compared with the query token by token: equal, phonetically equal, or close in spelling
    (Jaro-Winkler, rapidfuzz), each query token paired with at most one record token.
@@ -20,27 +20,31 @@ Names do not hash, so a query goes in three steps (DESIGN.md, "Persons"):
    inexact name agreeing with a date only as far as a year (or an approximate one) costs
    more the commoner its tokens are in the database (`Rarity`: many persons share WEI and
    ZHANG and a year, few share ABDULRAHMAN QATARI), and so do the record's names the query
-   lacks (NAME_DOUBT, MISSING_NAME_DOUBT).
+   lacks (NAME_DOUBT, MISSING_NAME_DOUBT). Nationality and sex, when both the query and
+   the record know them, weigh only against: agreeing says little (80% of a culture's
+   names share its few nationalities), but a clear difference (both known, none in
+   common) lowers the score (NATIONALITY_DIFFERS, SEX_DIFFERS) and the reasons say so.
 
 A match carries the score and its reasons (which name, which tokens and how, the date of
-birth's agreement); `hit` is a score at or above the database's threshold.
+birth's, nationality's and sex's agreement, what lowered it); `hit` is a score at or above
+the database's threshold.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from indexes import Snapshot
-from indexes.segment import Segment, sorted_contains
-from indexes.snapshot import Part
+from indexes.segment import Segment
 from loaders.birth_dates import (
     APPROXIMATE,
     DISAGREES,
@@ -63,9 +67,10 @@ from loaders.names import (
     query_keys,
     significant,
 )
-from loaders.normalise import FieldError
+from loaders.normalise import FieldError, state
 from loaders.records import decode
 from screening.errors import QueryError
+from screening.name_candidates import as_bits, choose
 
 Result = dict[str, Any]
 
@@ -76,8 +81,10 @@ OBJECT_NAME_FIELDS: Mapping[str, tuple[str, ...]] = {
     "PIRACY": ("name",),
 }
 PERSON_QUERY_FIELDS = ("surname", "given_names")
+KNOWN_SEXES = {"M": "M", "F": "F", "X": None, "<": None}
+"""A query's sex as ICAO 9303 prints it: M, F, or X (`<` in a zone) for unspecified."""
 
-POSTINGS_CACHED = 32768
+POSTINGS_CACHED = 1 << 17
 """Posting arrays remembered per process: most are short (a date of birth's); a common
 token's is ~100 KB at a million persons."""
 NARROW_ABOVE = 16
@@ -131,6 +138,16 @@ CHANCE_MARGIN = 3.0
 database would hold them by chance (1 in 100); short of that, NAME_DOUBT applies in full
 CHANCE_SPAN powers of ten later."""
 CHANCE_SPAN = 2.0
+NATIONALITY_DIFFERS = 0.1
+"""What a record whose nationalities (all known) do not include the passport's loses: a
+listed person may travel on another state's passport, so it only takes a close name under
+the threshold (a variant of one name held by someone of another state), never an exact
+name with an agreeing date (1.0 - 0.1 stays above 0.85). At a million persons: 21 false
+positives in 10,000 with 0.05, 15 with 0.1."""
+SEX_DIFFERS = 0.15
+"""What a record of the other sex loses: sex is rarely wrong on either side, so it weighs
+more (a variant of a name held by someone of the other sex is another person); both
+differing, an exact name and date fall under the threshold but are still shown."""
 MISSING_NAME_DOUBT = {EXACT: 0.0, PARTIAL: 0.5, APPROXIMATE: 0.5, UNKNOWN: 0.3}
 """What the record's names missing from the query cost besides QUERY_SIDE_WEIGHT, unless
 the dates of birth agree exactly: a passport prints every given name, so JAMES BISHOP born
@@ -144,10 +161,16 @@ class NameQuery:
     """(query field, its significant tokens); persons have one field, `name`."""
     dob: BirthDate | None = None
     nationality: str | None = None
+    """An ICAO code; None when not given, or not a code (a zone with a misprinted one is
+    still screened by name: an unknown nationality weighs nothing)."""
+    sex: str | None = None
+    """M or F; None when not given or unspecified (X)."""
+    tokens: tuple[str, ...] = dataclasses.field(init=False, repr=False, compare=False)
+    """Every field's tokens in order, kept (asked for several times a query)."""
 
-    @property
-    def tokens(self) -> tuple[str, ...]:
-        return tuple(token for _, tokens in self.fields for token in tokens)
+    def __post_init__(self) -> None:
+        tokens = tuple(token for _, tokens in self.fields for token in tokens)
+        object.__setattr__(self, "tokens", tokens)
 
 
 class NameMatcher:
@@ -191,14 +214,14 @@ def _text(value: object) -> str:
 
 def parse_name_query(db: Database, query: Mapping[str, object], where: str) -> NameQuery:
     """Validate one name query; `where` (e.g. 'queries[3]') prefixes every message."""
-    for field in (*query_fields(db), "dob", "nationality"):
+    for field in (*query_fields(db), "dob", "nationality", "sex"):
         value = query.get(field)
         if value is not None and not isinstance(value, str):
             raise QueryError(f"{where}.{field}: must be text, not {type(value).__name__}")
     if db.code in PERSON_DATABASES:
-        person = {field: _text(query.get(field)) for field in PERSON_QUERY_FIELDS}
+        given, surname = _text(query.get("given_names")), _text(query.get("surname"))
         fields: tuple[tuple[str, tuple[str, ...]], ...] = (
-            ("name", significant(name_tokens(full_name(person)))),
+            ("name", _person_tokens(given, surname)),
         )
     else:
         fields = tuple(
@@ -216,20 +239,60 @@ def parse_name_query(db: Database, query: Mapping[str, object], where: str) -> N
                 f"{where}.{named}: {len(tokens)} name tokens, at most {MAX_QUERY_TOKENS}"
             )
     dob = None
-    if _text(query.get("dob")):
+    written = _text(query.get("dob"))
+    if written:
         try:
-            dob = parse_birth_date(_text(query.get("dob")))
+            dob = _query_date(written)
         except FieldError as error:
             raise QueryError(f"{where}.dob: {error}") from None
-    nationality = _text(query.get("nationality")).upper() or None
-    return NameQuery(db, fields, dob, nationality)
+    return NameQuery(
+        db, fields, dob, _query_nationality(query), _query_sex(query.get("sex"), where)
+    )
+
+
+@lru_cache(maxsize=1 << 16)
+def _person_tokens(given_names: str, surname: str) -> tuple[str, ...]:
+    """The significant tokens of a person's name, remembered: names repeat (a passenger
+    list's JOHN, MOHAMMED, WANG), and folding one costs more than the rest of parsing."""
+    return significant(name_tokens(full_name({"given_names": given_names, "surname": surname})))
+
+
+@lru_cache(maxsize=1 << 16)
+def _query_date(written: str) -> BirthDate:
+    """A query's date of birth, remembered: travellers' dates repeat (~24,000 a life span)."""
+    return parse_birth_date(written)
+
+
+def _query_nationality(query: Mapping[str, object]) -> str | None:
+    written = _text(query.get("nationality"))
+    return _state_or_none(written) if written else None
+
+
+@lru_cache(maxsize=1024)
+def _state_or_none(written: str) -> str | None:
+    try:
+        return state(written)
+    except FieldError:
+        return None
+
+
+def _query_sex(value: object, where: str) -> str | None:
+    written = _text(value).upper()
+    if not written:
+        return None
+    if written not in KNOWN_SEXES:
+        raise QueryError(f"{where}.sex: {written!r} is not M, F or X")
+    return KNOWN_SEXES[written]
 
 
 def screen_one(snapshot: Snapshot, query: NameQuery, viewer: str | None) -> Result:
     matches: list[Result] = []
-    rarity = cache(lambda: token_rarity(snapshot, query))
-    for part_number, records in enumerate(candidates(snapshot, query, viewer)):
+    rarity = _Lazy(snapshot, query)
+    for part_number, records in enumerate(candidates(snapshot, query)):
+        part = snapshot.parts[part_number]
         for record in records.tolist():
+            if not part.is_live(record, viewer):
+                continue
             identity, data = snapshot.record(part_number, record)
             match = score_record(query, identity, data, rarity)
             if match is not None:
@@ -240,36 +303,51 @@ def screen_one(snapshot: Snapshot, query: NameQuery, viewer: str | None) -> Resu
     return {"hit": any(match["score"] >= threshold for match in matches), "matches": matches}
 
 
-def candidates(snapshot: Snapshot, query: NameQuery, viewer: str | None) -> list[np.ndarray]:
-    """Per part of the snapshot, the live records `viewer` may see that are worth scoring."""
-    keys = list(dict.fromkeys(query_keys(query.tokens)))
-    dated = query.dob is not None and _date_keys(query.dob) is not None
+class _Lazy:
+    """The query's `Rarity`, computed when a candidate first needs it (few do)."""
+
+    def __init__(self, snapshot: Snapshot, query: NameQuery) -> None:
+        self.snapshot, self.query = snapshot, query
+        self.rarity: Rarity | None = None
+
+    def __call__(self) -> Rarity:
+        if self.rarity is None:
+            self.rarity = token_rarity(self.snapshot, self.query)
+        return self.rarity
+
+
+def candidates(snapshot: Snapshot, query: NameQuery) -> list[np.ndarray]:
+    """Per part of the snapshot, the records worth scoring (the rule here, the set
+    arithmetic in screening/name_candidates.py); withdrawn ones and those the viewer may
+    not see are left out one by one as they are scored (a few, where numpy's masks cost
+    ~20 us a part)."""
+    distinct = _distinct_keys(query.tokens)
+    dob = query.dob if query.dob is not None and _date_keys(query.dob) is not None else None
     found = []
     for part in snapshot.parts:
         segment = part.segment
-        runs = sorted((postings(segment, key) for key in keys), key=len)
+        entries = sorted((_searched_run(segment, key) for key in distinct), key=_run_length)
+        runs = [run for run, _ in entries]
         # A typo can change a token's key: all tokens but one will do; of a two-token name
         # either will do, among the records born on the query's date (or with no date):
         # the records knowing only a year or an approximate one need both (on a million
         # persons thousands share a year, so one common token brought dozens of them).
-        lenient = len(runs) == 2 and dated
+        lenient = len(runs) == 2 and dob is not None
         need = 1 if lenient else len(runs) - 1 if len(runs) > 2 else len(runs)
         drivers = sum(len(run) for run in runs[: len(runs) - need + 1])
-        within = None
-        if query.dob is not None and (lenient or drivers > NARROW_ABOVE):
-            within = _born_near(segment, query.dob)
-        chosen = _at_least(runs, need, within)
-        if lenient and len(chosen) and query.dob is not None:
-            keep = sorted_contains(_born_on(segment, query.dob), chosen)
-            keep |= sorted_contains_all(runs, chosen)
-            for run in runs:
-                if len(run) <= RARE_TOKEN:
-                    keep |= sorted_contains(run, chosen)
-            chosen = chosen[keep]
-        if len(chosen) > MAX_CANDIDATES:
-            chosen = chosen[sorted_contains_all(runs, chosen)][:MAX_CANDIDATES]
-        found.append(_live(part, chosen, viewer))
+        near = on = None
+        if dob is not None and (lenient or drivers > NARROW_ABOVE):
+            near = _date_runs(segment, dob, on_the_day=False)
+            on = _date_runs(segment, dob, on_the_day=True) if lenient else None
+        bits = [bits for _, bits in entries]
+        chosen = choose(runs, need, near, on, RARE_TOKEN, MAX_CANDIDATES, bits)
+        found.append(chosen)
     return found
+
+
+@lru_cache(maxsize=1 << 14)
+def _distinct_keys(tokens: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(dict.fromkeys(query_keys(tokens)))
 
 
 @dataclass(frozen=True)
@@ -311,87 +389,49 @@ def postings(segment: Segment, key: bytes) -> np.ndarray:
     return segment.postings(key)
 
 
-def _live(part: Part, records: np.ndarray, viewer: str | None) -> np.ndarray:
-    """The records not withdrawn that `viewer` may see."""
-    if not len(records) or (not part.dead.bitmap and not part.segment.has_restricted):
-        return records
-    wide = records.astype(np.int64)
-    live = part.dead.live(wide)
-    if part.segment.has_restricted:
-        live &= part.segment.visible_mask(wide, viewer)
-    kept: np.ndarray = records[live]
-    return kept
+BITSETS_CACHED = 256
+"""Long runs remembered as bitsets (`as_bits`) per process: records / 8 bytes each (125 KB
+at a million persons), for the common tokens that come back query after query."""
+LONG_RUN = 256
+"""A run longer than the records over this is searched as a bitset."""
 
 
-def _at_least(runs: list[np.ndarray], need: int, within: np.ndarray | None = None) -> np.ndarray:
-    """Records in at least `need` (>= 1) of the sorted record arrays `runs` (shortest
-    first), and in `within` when given (sorted).
-
-    Such a record is in one of the `len(runs) - need + 1` shortest runs, so only their
-    union (or `within`, when smaller) is counted, by binary search in every run: a common
-    token's long run is searched, never copied into a set.
-    """
-    if not runs:
-        return np.empty(0, dtype=np.uint32)
-    need = max(1, min(need, len(runs)))
-    drivers = runs[: len(runs) - need + 1]
-    if within is not None and len(within) < sum(len(run) for run in drivers):
-        counts = np.zeros(len(within), dtype=np.int64)
-        for run in runs:
-            counts += sorted_contains(run, within)
-        held: np.ndarray = within[counts >= need]
-        return held
-    union = _sorted_union(drivers)
-    if within is not None:
-        union = union[sorted_contains(within, union)]
-    if need == 1 or not union.size:
-        return union
-    counts = np.zeros(len(union), dtype=np.int64)
-    for run in runs:
-        counts += sorted_contains(run, union)
-    chosen: np.ndarray = union[counts >= need]
-    return chosen
+SearchedRun = tuple[np.ndarray, np.ndarray | None]
+"""A token's run and, when it is long, the same as a bitset (`_bits`)."""
 
 
-def _sorted_union(runs: list[np.ndarray]) -> np.ndarray:
-    """The distinct records of sorted arrays, sorted (a merge, not a hash set)."""
-    merged = np.sort(np.concatenate(runs), kind="stable") if len(runs) > 1 else runs[0]
-    if len(merged) < 2:
-        return merged
-    keep = np.empty(len(merged), dtype=bool)
-    keep[0] = True
-    np.not_equal(merged[1:], merged[:-1], out=keep[1:])
-    distinct: np.ndarray = merged[keep]
-    return distinct
+@lru_cache(maxsize=POSTINGS_CACHED)
+def _searched_run(segment: Segment, key: bytes) -> SearchedRun:
+    run = postings(segment, key)
+    long = len(run) > max(1024, segment.records // LONG_RUN)
+    return run, _bits(segment, key) if long else None
 
 
-def sorted_contains_all(runs: list[np.ndarray], records: np.ndarray) -> np.ndarray:
-    """Which `records` are in every run."""
-    inside = np.ones(len(records), dtype=bool)
-    for run in runs:
-        inside &= sorted_contains(run, records)
-    return inside
+def _run_length(entry: SearchedRun) -> int:
+    return len(entry[0])
 
 
-@lru_cache(maxsize=1 << 12)
+@lru_cache(maxsize=BITSETS_CACHED)
+def _bits(segment: Segment, key: bytes) -> np.ndarray:
+    """`postings` as a bitset, remembered: a record of a passenger's common token (MOHAMMED,
+    NGUYEN) is then one bit away, where the compiled step galloped through 20,000."""
+    return as_bits(postings(segment, key), segment.records)
+
+
+@lru_cache(maxsize=1 << 15)
 def _date_keys(dob: BirthDate) -> list[bytes] | None:
     return query_date_keys(dob)
 
 
-def _born_near(segment: Segment, dob: BirthDate) -> np.ndarray | None:
-    """The records whose date of birth the query's can agree with (or who have none),
-    sorted; None for a query without a full date (too many to list)."""
-    keys = _date_keys(dob)
-    if keys is None:
-        return None
-    return _sorted_union([postings(segment, key) for key in keys])
-
-
-def _born_on(segment: Segment, dob: BirthDate) -> np.ndarray:
-    """The records born on a full date's day (or its day and month swapped), or with no
-    date of birth, sorted: `_born_near` less those that know only a year."""
-    keys = [key for key in _date_keys(dob) or () if not key.startswith(b"y:") or key == NO_DATE]
-    return _sorted_union([postings(segment, key) for key in keys])
+@lru_cache(maxsize=1 << 15)
+def _date_runs(segment: Segment, dob: BirthDate, on_the_day: bool) -> tuple[np.ndarray, ...]:
+    """The posting runs of the records whose date of birth a full date can agree with (or
+    who have none); `on_the_day`: less those that know only a year (born on its day, or
+    with day and month swapped, or undated). Remembered, like `postings`."""
+    keys = _date_keys(dob) or []
+    if on_the_day:
+        keys = [key for key in keys if not key.startswith(b"y:") or key == NO_DATE]
+    return tuple(postings(segment, key) for key in keys)
 
 
 def score_record(
@@ -421,14 +461,21 @@ def score_record(
         doubtful = bests and name_score < 1.0 and NAME_DOUBT.get(dob)
         if rarity is not None and doubtful and score * factor >= floor:  # doubt only lowers
             score -= _doubt(query, bests, name_score, rarity(), dob)
-    score = round(min(1.0, max(0.0, score)) * factor, 4)
+    score = min(1.0, max(0.0, score)) * factor
+    evidence: dict[str, str] = {}
+    if person:
+        evidence = _evidence(query, db, data)
+        score -= sum(_lowered_by(evidence).values())
+    score = round(max(0.0, score), 4)
     if score < floor:
         return None
     record = decode(db, data)
     reasons = _reasons(query, bests)
     if person:
         reasons["dob"] = dob
-        reasons["nationality"] = _nationality(query.nationality, record.get("nationality"))
+        reasons.update(evidence)
+        if _lowered_by(evidence):
+            reasons["lowered_by"] = _lowered_by(evidence)
     return {
         "db": db.code,
         "id": record_id(db, identity),
@@ -486,11 +533,52 @@ def _record_dates(value: object) -> tuple[BirthDate, ...]:
         return ()
 
 
+AGREES, DIFFERS = "agrees", "differs"
+DIFFERS_COST = {"nationality": NATIONALITY_DIFFERS, "sex": SEX_DIFFERS}
+
+
+def _evidence(query: NameQuery, db: Database, data: object) -> dict[str, str]:
+    """How the query's nationality and sex compare with the record's (agrees, differs,
+    unknown), read from the stored list before the record is decoded."""
+    stored = data if isinstance(data, list) else []
+    at = _evidence_positions(db)
+    nationality, sex = (stored[i] if i is not None and i < len(stored) else None for i in at)
+    return {
+        "nationality": _nationality(query.nationality, nationality),
+        "sex": _sex(query.sex, sex),
+    }
+
+
+def _lowered_by(evidence: Mapping[str, str]) -> dict[str, float]:
+    """What each clear disagreement took off the score."""
+    return {field: DIFFERS_COST[field] for field, seen in evidence.items() if seen == DIFFERS}
+
+
+def _evidence_positions(db: Database) -> tuple[int | None, int | None]:
+    """Where nationality and sex sit in `db`'s stored list; remembered by code."""
+    positions = _EVIDENCE_POSITIONS.get(db.code)
+    if positions is None:
+        fields = db.record_fields
+        nationality, sex = (fields.index(name) if name in fields else None
+                            for name in ("nationality", "sex"))  # fmt: skip
+        positions = _EVIDENCE_POSITIONS[db.code] = (nationality, sex)
+    return positions
+
+
+_EVIDENCE_POSITIONS: dict[str, tuple[int | None, int | None]] = {}
+
+
 def _nationality(query: str | None, record: object) -> str:
     if not query or not record:
         return UNKNOWN
     codes = record if isinstance(record, list) else str(record).split(";")
-    return "agrees" if query in codes else "differs"
+    return AGREES if query in codes else DIFFERS
+
+
+def _sex(query: str | None, record: object) -> str:
+    if query is None or record not in ("M", "F"):
+        return UNKNOWN
+    return AGREES if query == record else DIFFERS
 
 
 Best = tuple[str, str, str, tuple[str, ...]]
@@ -591,7 +679,7 @@ def _record_tokens(name: str) -> tuple[str, ...]:
     return significant(name_tokens(name))
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=1 << 16)
 def _pairing(query: tuple[str, ...], tokens: tuple[str, ...]) -> dict[int, tuple[float, str, int]]:
     """Query token -> (similarity, how, record token): best pairs first, each used once.
 
@@ -627,7 +715,7 @@ def _pairing(query: tuple[str, ...], tokens: tuple[str, ...]) -> dict[int, tuple
     return paired
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=1 << 16)
 def _name_similarity(query: tuple[str, ...], tokens: tuple[str, ...]) -> float:
     """QUERY_SIDE_WEIGHT of the query's tokens found, the rest of the record's tokens found;
     each token weighs by its length (a two-letter syllable says less than ABDULRAHMAN)."""

@@ -95,8 +95,10 @@ def test_measure_finds_the_listed_and_counts(tmp_path: Path) -> None:
     load(tmp_path / "data", "NOMINAL", "UTO", [Upload.of(str(upload))])
     chance = random.Random(2)
     queries = [variant for row in LISTED for variant in variants(row, chance)]
-    measured = measure(open_data(tmp_path / "data"), queries, travellers(50, 9, set()))
+    fresh = (travellers(20, 10, set()), travellers(20, 11, set()), travellers(30, 12, set()))
+    measured = measure(open_data(tmp_path / "data"), queries, travellers(50, 9, set()), fresh)
     found = sum(hit for hit, _ in measured.recall.values())
     assert found == len(queries)
     assert measured.queries == len(queries) + 50
+    assert (measured.served_before, measured.steady_queries) == (len(queries) + 70, 20)
     assert any("recall" in line for line in measured.lines())

@@ -273,3 +273,66 @@ def test_a_two_token_name_with_a_typo_finds_a_year_only_record_by_its_rare_token
     data = open_data(tmp_path / "data")
     found = _screen(data, surname="QWERTYAN", given_names="MUHANMAD", dob="1980-05-05")
     assert _top(found) == "R1"
+
+
+EVIDENCE = [
+    {"surname": "DANG", "given_names": "THI MAI", "dob": "1990", "nationality": "VNM",
+     "sex": "F", "reference": "V1"},
+    {"surname": "NGUYEN", "given_names": "VAN HUNG", "dob": "1975-04-30", "nationality": "VNM",
+     "sex": "M", "reference": "V2"},
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def vietnamese(tmp_path_factory: pytest.TempPathFactory) -> Data:
+    data = tmp_path_factory.mktemp("evidence") / "data"
+    _load(data, "NOMINAL", EVIDENCE)
+    return open_data(data)
+
+
+def test_a_nationality_or_sex_that_differs_lowers_the_score_and_says_so(
+    vietnamese: Data,
+) -> None:
+    query = {"surname": "DUONG", "given_names": "THI MAI", "dob": "1990-07-01"}
+    agreeing = _screen(vietnamese, nationality="VNM", sex="F", **query)["matches"][0]
+    silent = _screen(vietnamese, **query)["matches"][0]
+    other_state = _screen(vietnamese, nationality="FRA", sex="F", **query)["matches"][0]
+    other_sex = _screen(vietnamese, nationality="VNM", sex="M", **query)["matches"][0]
+    assert agreeing["score"] == silent["score"]  # agreeing adds nothing
+    assert agreeing["reasons"]["nationality"] == "agrees" and agreeing["reasons"]["sex"] == "agrees"
+    assert "lowered_by" not in agreeing["reasons"]
+    assert silent["reasons"]["nationality"] == "unknown" and silent["reasons"]["sex"] == "unknown"
+    assert other_state["score"] < agreeing["score"] and other_sex["score"] < other_state["score"]
+    assert other_state["reasons"]["nationality"] == "differs"
+    assert other_state["reasons"]["lowered_by"] == {"nationality": 0.1}
+    assert other_sex["reasons"]["lowered_by"] == {"sex": 0.15}
+
+
+def test_an_exact_name_and_date_stay_a_hit_on_another_passport(vietnamese: Data) -> None:
+    """A listed person may travel on another state's passport: the difference is shown,
+    it does not hide them."""
+    result = _screen(vietnamese, surname="NGUYEN", given_names="VAN HUNG", dob="1975-04-30",
+                     nationality="USA", sex="M")  # fmt: skip
+    assert result["hit"] and _top(result) == "V2"
+    assert result["matches"][0]["reasons"]["nationality"] == "differs"
+
+
+@pytest.mark.parametrize(("written", "known"), [("m", True), ("X", False), ("<", False)])
+def test_sex_as_a_zone_prints_it(vietnamese: Data, written: str, known: bool) -> None:
+    result = _screen(vietnamese, surname="NGUYEN", given_names="VAN HUNG", dob="1975-04-30",
+                     sex=written)  # fmt: skip
+    assert result["matches"][0]["reasons"]["sex"] == ("agrees" if known else "unknown")
+
+
+def test_a_nationality_that_is_no_code_weighs_nothing(vietnamese: Data) -> None:
+    """A zone with a misprinted nationality is still screened by name (its checks say what
+    is wrong): the code is unknown, not a difference."""
+    result = _screen(vietnamese, surname="NGUYEN", given_names="VAN HUNG", dob="1975-04-30",
+                     nationality="ZZZ")  # fmt: skip
+    assert result["hit"] and result["matches"][0]["reasons"]["nationality"] == "unknown"
+
+
+def test_a_sex_that_is_not_m_f_or_x_is_refused(vietnamese: Data) -> None:
+    [result] = vietnamese.screen([{"db": "NOMINAL", "surname": "NGUYEN", "sex": "MALE"}])
+    assert result["error"]["code"] == "bad_query"
+    assert "queries[0].sex: 'MALE' is not M, F or X" in result["error"]["message"]
