@@ -139,13 +139,19 @@ class Audit:
         self.trail = self._journal(audit_directory(data))
         self._hits: dict[str, Journal] = {}
         self._hits_lock = threading.Lock()
+        self._callers: dict[tuple[str, str], tuple[ApiKey, bytes]] = {}
+        """(key id, endpoint) -> the key and its entries' `"key":{...},"endpoint":...,
+        "worker":N`, serialised once: the same for every request a terminal makes."""
 
     def _journal(self, directory: Path) -> Journal:
-        journal = Journal(directory, self.rotate_at)
+        journal = Journal(directory, self.rotate_at, self.worker)
         self.syncer.journals.append(journal)
         return journal
 
     def hits_journal(self, owner: str) -> Journal:
+        journal = self._hits.get(owner)
+        if journal is not None:  # the usual case: no lock needed to read the dict
+            return journal
         with self._hits_lock:
             journal = self._hits.get(owner)
             if journal is None:
@@ -191,25 +197,26 @@ class Audit:
     ) -> None:
         at, check = timestamp(), check_id()
         hits = hit_matches(results)
-        entry = {
-            "at": at,
-            "check": check,
-            "request": request_id,
-            "key": {
-                "id": caller.id,
-                "name": caller.name,
-                "country": caller.country,
-                "role": caller.role,
-            },
-            "endpoint": endpoint,
-            "worker": self.worker,
+        rest = {
             "dbs": list(dbs),
             **asked,
             "answers": [answer_of(result) for result in results] if answers is None else answers,
             "hit": bool(hits),
             "ids": list(dict.fromkeys(match["id"] for match in hits)),
         }
-        self.trail.append(dumps_line(entry))
+        request = b"null" if request_id is None else _json_text(request_id)
+        self.trail.append(
+            b"".join(
+                (
+                    f'{{"at":"{at}","check":"{check}","request":'.encode(),
+                    request,
+                    b",",
+                    self._caller_fields(caller, endpoint),
+                    b",",
+                    dumps_line(rest)[1:],
+                )
+            )
+        )
         by_owner: dict[str, list[bytes]] = {}
         by = {"country": caller.country, "name": caller.name}
         for match in hits:
@@ -232,6 +239,16 @@ class Audit:
             self.hits_journal(owner).append(b"".join(lines))
         self.syncer.written()
 
+    def _caller_fields(self, caller: ApiKey, endpoint: str) -> bytes:
+        """`"key":{...},"endpoint":...,"worker":N` of an audit entry (see `_callers`)."""
+        cached = self._callers.get((caller.id, endpoint))
+        if cached is not None and cached[0] is caller:
+            return cached[1]
+        key = {"id": caller.id, "name": caller.name, "country": caller.country, "role": caller.role}
+        fields = orjson.dumps({"key": key, "endpoint": endpoint, "worker": self.worker})[1:-1]
+        self._callers[(caller.id, endpoint)] = (caller, fields)
+        return fields
+
     def close(self) -> None:
         self.syncer.close()
 
@@ -240,6 +257,14 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
     """The client's `X-Request-Id`, if it sent one (cut to a sane length)."""
     value = headers.get(REQUEST_ID_HEADER)
     return value[:MAX_REQUEST_ID] if value else None
+
+
+def _json_text(text: str) -> bytes:
+    """A JSON string; a header's undecodable bytes (surrogates) become U+FFFD."""
+    try:
+        return orjson.dumps(text)
+    except TypeError:
+        return orjson.dumps(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 def dumps_line(value: object) -> bytes:

@@ -9,11 +9,10 @@ frontline keys for its own country's terminals; `ops` makes any key.
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from screening.http_errors import ForbiddenError, UnauthorizedError
 from screening.keys import ApiKey
-from screening.state import CALLER, SERVICE
+from screening.state import Service
 
 PUBLIC_PATHS = frozenset({"/healthz"})
 
@@ -22,24 +21,22 @@ def bearer_token(request: web.Request) -> str:
     header = request.headers.get("Authorization")
     if header is None:
         raise UnauthorizedError("no API key: send the header 'Authorization: Bearer KEY'")
+    if header.startswith("Bearer ") and (token := header[7:].strip()):
+        return token  # the usual spelling, the same answer as the general case below
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthorizedError("the Authorization header is not 'Bearer KEY'")
     return token.strip()
 
 
-@web.middleware
-async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """401 without a key the key file knows; then the key's rate limit (429)."""
-    if request.path in PUBLIC_PATHS:
-        return await handler(request)
-    service = request.app[SERVICE]
+def authenticate(request: web.Request, service: Service) -> ApiKey:
+    """The caller of a request to a non-public path: 401 without a key the key file knows;
+    then the key's rate limit (429). Called by the request flow (app.py) for every request."""
     caller = service.live.keys.find(bearer_token(request))
     if caller is None:
         raise UnauthorizedError("unknown API key (never issued, or revoked)")
     service.limiter.take(caller)
-    request[CALLER] = caller
-    return await handler(request)
+    return caller
 
 
 def check_key_maker(caller: ApiKey) -> None:

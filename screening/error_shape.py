@@ -8,12 +8,10 @@ while answering. Anything else is a bug: a 500 in the same shape, traceback in t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from indexes import IndexStoreError
 from screening.codec import body_too_large, respond
@@ -82,17 +80,3 @@ def error_response(request: web.Request, error: ScreeningError) -> web.Response:
     headers = error.headers if isinstance(error, RequestError) else {}
     body = {"error": {"code": error.code, "message": str(error)}}
     return respond(request, body, error.status, headers)
-
-
-@web.middleware
-async def error_shape(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except asyncio.CancelledError:
-        raise
-    except web.HTTPException as error:
-        if error.status < 400:
-            raise
-        return error_response(request, as_screening_error(request, error))
-    except Exception as error:
-        return error_response(request, as_screening_error(request, error))

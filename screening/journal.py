@@ -1,39 +1,48 @@
 """An append-only journal of JSON lines that several processes write at once, read from a
 cursor that never skips a line: the storage of the audit trail and of hit notifications.
 
-A journal is a directory: `00000001.jsonl`, `00000002.jsonl` ... (the newest is the one
-written to) and `LOCK`. Why this shape:
+A journal is a directory of streams, one per writing process: `w0/`, `w1/` ... (the worker
+number; `w0-2` if `w0` is taken), each holding `00000001.jsonl`, `00000002.jsonl` ... (the
+newest is the one written to) and `LOCK`. Why this shape:
 
-- Every append is one `write()` of complete lines, each ending in `\\n`, made under an
-  exclusive `flock` of `LOCK`: the lines of two workers never interleave, and the writer
-  may look at the file's last byte first. A write cut short (its worker killed mid-write,
-  a full disk) leaves a line without its `\\n`; the next writer ends it before its own
-  lines, so a torn line is one damaged line that readers skip, never glued to a good one.
-- Rotation by size: the lock holder who finds the file at `rotate_at` bytes or more seals
-  it (mode 0400, which every writer sees in the `fstat` it makes anyway) and creates the
-  next number. A sealed file is never written again, whatever limit another process uses,
-  and file N+1 exists only once N is sealed: a reader that saw N+1 before reading N
-  knows that N's tail is final.
+- A writer owns its stream: it holds an exclusive `flock` of the stream's `LOCK` from its
+  first append to its close, so an append is one `write()` of complete lines, each ending
+  in `\\n`, with no lock, stat or seek per append (the flocks and fstat of a file all
+  processes shared cost ~10 us of CPU an append, two per check that hits). The kernel
+  drops a dead process's lock; the next owner ends a torn last line it left (a write cut
+  short: killed mid-write, a full disk) before its own lines, so a torn line is one
+  damaged line that readers skip, never glued to a good one.
+- Rotation by size: the owner who finds its file at `rotate_at` bytes or more seals it
+  (mode 0400) and creates the next number. A sealed file is never written again, whatever
+  limit the next owner uses, and file N+1 exists only once N is sealed: a reader that saw
+  N+1 before reading N knows that N's tail is final.
 - Durability: the lines are in the page cache when `append` returns, so a killed worker
   loses nothing; `Syncer` fdatasyncs them in batches, on a thread, moments later.
-- Reading: `scan` yields each complete line with the `Position` after it (file number,
-  byte offset), which is a cursor. A line still being written is not complete yet: the
+- Reading: `scan` merges the streams (in the order of the lines' first bytes, which the
+  service's writers make their time: audit.py) and yields each complete line with its
+  stream and the `Position` after it (file number, byte offset). A `Cursor` holds one
+  position per stream, so a read resumes every stream exactly where it stopped, however
+  the streams interleave in time. A line still being written is not complete yet: the
   cursor stays before it, and the next read returns it.
+- Files written before streams existed (`DIR/00000001.jsonl` ...) are the stream named
+  `LEGACY` (""): read first and like any other, never written again.
 
 Rotated files are kept: an audit trail is evidence. An operator may archive the oldest
-files (never the newest); a cursor into an archived file resumes at the oldest kept one.
+files of a stream (never its newest); a cursor into an archived file resumes at the
+oldest kept one.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import heapq
 import logging
 import os
 import re
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import takewhile
 from pathlib import Path
@@ -47,11 +56,17 @@ log = logging.getLogger("screening.journal")
 
 SUFFIX = ".jsonl"
 FILE_NAME = re.compile(r"(\d{8})\.jsonl")
+STREAM_NAME = re.compile(r"w\d{1,6}(-\d{1,6})?")
+LEGACY = ""
+"""The stream of the files directly in the journal's directory (written before streams)."""
 LOCK_NAME = "LOCK"
 WRITABLE_MODE = 0o600
 """Journal files hold who checked what: readable by the service's user only."""
 SEALED_MODE = 0o400
 READ_BLOCK = 1 << 20
+MERGE_KEY = 40
+"""Bytes at the start of a line that order the streams' lines when they are merged: the
+service's lines begin with their time (`{"at":"2026-11-23T08:00:00.000000Z"`)."""
 
 
 class JournalError(Exception):
@@ -64,7 +79,7 @@ class CursorError(ValueError):
 
 @dataclass(frozen=True, order=True)
 class Position:
-    """Where a read starts: byte `offset` of file number `file`."""
+    """Where a read of one stream starts: byte `offset` of file number `file`."""
 
     file: int
     offset: int
@@ -73,13 +88,18 @@ class Position:
 START = Position(0, 0)
 """Before the first line of the oldest file kept."""
 
+Cursor = Mapping[str, Position]
+"""Where a read starts in each stream (by name); a stream not named starts at START."""
+
+BEGINNING: Cursor = {}
+
 
 def file_path(directory: Path, number: int) -> Path:
     return directory / f"{number:08d}{SUFFIX}"
 
 
 def file_numbers(directory: Path) -> list[int]:
-    """The numbers of the journal's files, oldest first; none if there is no directory."""
+    """The numbers of a stream's files, oldest first; none if there is no directory."""
     try:
         names = os.listdir(directory)
     except FileNotFoundError:
@@ -87,27 +107,45 @@ def file_numbers(directory: Path) -> list[int]:
     return sorted(int(match[1]) for name in names if (match := FILE_NAME.fullmatch(name)))
 
 
+def stream_directory(directory: Path, stream: str) -> Path:
+    return directory / stream if stream else directory
+
+
+def streams(directory: Path) -> list[str]:
+    """The names of a journal's streams, LEGACY first if it has files."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return []
+    found = sorted(name for name in names if STREAM_NAME.fullmatch(name))
+    legacy = any(FILE_NAME.fullmatch(name) for name in names)
+    return [LEGACY, *found] if legacy else found
+
+
 class Journal:
     """The appending end of one journal, for one process; its methods are thread-safe.
 
-    Files are opened at the first append, so a journal nobody writes to leaves no trace.
+    The stream is claimed, and its files opened, at the first append, so a journal nobody
+    writes to leaves no trace.
     """
 
-    def __init__(self, directory: Path, rotate_at: int) -> None:
+    def __init__(self, directory: Path, rotate_at: int, worker: int = 0) -> None:
         self.directory = directory
         self.rotate_at = rotate_at
+        self.worker = worker
+        self.stream: str | None = None
+        """The name of the stream this process owns, once it has appended."""
         self._lock = threading.Lock()
         self._lock_fd: int | None = None
         self._fd: int | None = None
         self._number = 0
+        self._size: int | None = None
+        """Bytes in the file written to, or None when unknown (after a failed write)."""
         self._retired: list[int] = []
         """Files left by a rotation: fdatasync'ed, then closed, by the next `sync`."""
         self._new_entries: set[Path] = set()
         """Directories that gained a file or folder: fsynced by the next `sync`."""
         self._dirty = False
-        self._end = (0, -1)
-        """(file, size) after this process's last complete write: if the file is still that
-        size, its last line is ours and whole, and the check for a torn one is skipped."""
 
     def append(self, lines: bytes) -> None:
         """Write complete lines (each ending in `\\n`) in one `write()`; JournalError if not."""
@@ -115,53 +153,70 @@ class Journal:
             raise ValueError("a journal takes complete lines, each ending in a newline")
         with self._lock:
             try:
-                lock = self._open_lock()
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    fd, size = self._writable()
-                    ours = self._end == (self._number, size)  # nobody wrote since we did
-                    written = _write_after(fd, size, lines, ours)
-                    self._end = (self._number, size + written)
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+                size = self._size
+                if size is None or size >= self.rotate_at:
+                    size = self._writable()
+                self._size = None  # unknown until the write is whole
+                self._size = size + _write_all(self._fd_now(), lines)
             except OSError as error:
                 raise JournalError(
                     f"{self.directory}: cannot append: {error.strerror or error}"
                 ) from None
             self._dirty = True
 
-    def _open_lock(self) -> int:
-        if self._lock_fd is None:
-            chain = (self.directory, *self.directory.parents)
-            missing = list(takewhile(lambda folder: not folder.is_dir(), chain))
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._new_entries.update(folder.parent for folder in missing)
-            self._new_entries.add(self.directory)
-            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
-            self._lock_fd = os.open(self.directory / LOCK_NAME, flags, WRITABLE_MODE)
-        return self._lock_fd
+    def _fd_now(self) -> int:
+        assert self._fd is not None
+        return self._fd
 
-    def _writable(self) -> tuple[int, int]:
-        """(descriptor, size) of the file to append to, rotating first if it is full.
-
-        Runs under the lock: only one process at a time seals a file or creates the next.
-        """
+    def _writable(self) -> int:
+        """The size of the file to append to (its torn last line ended first), claiming
+        the stream at the first append and rotating when the file is full."""
         if self._fd is None:
-            numbers = file_numbers(self.directory)
-            self._switch(numbers[-1] if numbers else 1)
+            self._claim()
         assert self._fd is not None
         while True:
             status = os.fstat(self._fd)
             writable = bool(status.st_mode & stat.S_IWUSR)
             if writable and status.st_size < self.rotate_at:
-                return self._fd, status.st_size
+                return _ended(self._fd, status.st_size)
             if writable:
                 os.fchmod(self._fd, SEALED_MODE)
             self._switch(self._number + 1)
 
+    def _claim(self) -> None:
+        """Own a stream: `w<worker>`, or the first of `w<worker>-2`, `-3` ... no live
+        process holds (another server on the same data, or another journal of this one)."""
+        chain = (self.directory, *self.directory.parents)
+        missing = list(takewhile(lambda folder: not folder.is_dir(), chain))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._new_entries.update(folder.parent for folder in missing)
+        for index in range(1, 1000):
+            name = f"w{self.worker}" if index == 1 else f"w{self.worker}-{index}"
+            folder = self.directory / name
+            if not folder.is_dir():
+                folder.mkdir(exist_ok=True)
+                self._new_entries.update((self.directory, folder))
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            lock = os.open(folder / LOCK_NAME, flags, WRITABLE_MODE)
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(lock)
+                continue
+            self._lock_fd, self.stream = lock, name
+            numbers = file_numbers(folder)
+            self._switch(numbers[-1] if numbers else 1)
+            return
+        raise OSError(errno.EBUSY, "every stream of this worker number is taken")
+
+    def _stream_directory(self) -> Path:
+        assert self.stream is not None
+        return self.directory / self.stream
+
     def _switch(self, number: int) -> None:
-        """Append to file `number` from now on (created if missing)."""
-        path = file_path(self.directory, number)
+        """Append to file `number` of the stream from now on (created if missing)."""
+        folder = self._stream_directory()
+        path = file_path(folder, number)
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         try:
             fd = os.open(path, flags, WRITABLE_MODE)
@@ -172,7 +227,7 @@ class Journal:
         if self._fd is not None:
             self._retired.append(self._fd)
         self._fd, self._number = fd, number
-        self._new_entries.add(self.directory)
+        self._new_entries.add(folder)
 
     def sync(self) -> None:
         """fdatasync what was appended since the last call (and the directory if a file
@@ -193,13 +248,14 @@ class Journal:
             fsync_directory(folder)
 
     def close(self) -> None:
-        """Sync and close; only once nothing appends any more."""
+        """Sync and close (which gives the stream up); only once nothing appends any more."""
         self.sync()
         with self._lock:
             for fd in (self._fd, self._lock_fd):
                 if fd is not None:
                     os.close(fd)
             self._fd = self._lock_fd = None
+            self._size, self.stream = None, None
 
 
 def _sealed(path: Path) -> bool:
@@ -209,11 +265,15 @@ def _sealed(path: Path) -> bool:
         return False
 
 
-def _write_after(fd: int, size: int, lines: bytes, ours: bool) -> int:
-    """Append `lines`, first ending a torn last line (a write that was cut short) unless
-    the last line is known to be `ours`; returns the bytes written."""
-    if size and not ours and os.pread(fd, 1, size - 1) != b"\n":
-        lines = b"\n" + lines
+def _ended(fd: int, size: int) -> int:
+    """The size of a file after ending its torn last line (a write cut short), if any."""
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        return size + _write_all(fd, b"\n")
+    return size
+
+
+def _write_all(fd: int, lines: bytes) -> int:
+    """Write all of `lines`; returns their length."""
     view = memoryview(lines)
     while view:
         written = os.write(fd, view)
@@ -237,8 +297,10 @@ class Syncer:
         self._thread.start()
 
     def written(self) -> None:
-        """Something was appended: sync it soon."""
-        self._wake.set()
+        """Something was appended: sync it soon. (Once the thread is woken, setting the
+        event again would only cost a lock: the thread clears it before it syncs.)"""
+        if not self._wake.is_set():
+            self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -273,42 +335,68 @@ class Syncer:
 
 @dataclass(frozen=True)
 class Line:
-    """One line (without its `\\n`) and the position of the line after it."""
+    """One line (without its `\\n`) of a stream, where it starts and the position after it."""
 
     text: bytes
     at: Position
     end: Position
+    stream: str = LEGACY
 
 
-def scan(directory: Path, start: Position = START) -> Iterator[Line]:
-    """Every complete line from `start` on, oldest first, across rotations.
+def line_file(directory: Path, line: Line) -> Path:
+    """The file a line is in, to name it in a message."""
+    return file_path(stream_directory(directory, line.stream), line.at.file)
+
+
+def scan(directory: Path, start: Cursor = BEGINNING) -> Iterator[Line]:
+    """Every complete line of every stream from `start` on, across rotations: each
+    stream's lines in their order, the streams merged by their lines' first bytes (time)."""
+    names = streams(directory)
+    if len(names) == 1:  # the usual reader's case: nothing to merge
+        yield from scan_stream(directory, names[0], start.get(names[0], START))
+        return
+    yield from heapq.merge(
+        *(scan_stream(directory, name, start.get(name, START)) for name in names),
+        key=_merge_key,
+    )
+
+
+def _merge_key(line: Line) -> bytes:
+    return line.text[:MERGE_KEY]
+
+
+def scan_stream(directory: Path, stream: str, start: Position = START) -> Iterator[Line]:
+    """Every complete line of one stream from `start` on, oldest first, across rotations.
 
     A sealed file's unfinished tail (a write cut short) comes out as a line of its own,
     for the caller to find damaged; the newest file's unfinished tail may still be being
     written, and is left for the next read.
     """
-    numbers = file_numbers(directory)
+    folder = stream_directory(directory, stream)
+    numbers = file_numbers(folder)
     if not numbers:
         return
     number, offset = start.file, start.offset
     if number < numbers[0]:
         number, offset = numbers[0], 0  # archived: resume at the oldest file kept
     while True:
-        sealed = file_path(directory, number + 1).exists()  # before the read: see above
+        sealed = file_path(folder, number + 1).exists()  # before the read: see above
         try:
-            handle = open(file_path(directory, number), "rb")  # noqa: SIM115 (closed below)
+            handle = open(file_path(folder, number), "rb")  # noqa: SIM115 (closed below)
         except FileNotFoundError:
             if not sealed:
                 return
         else:
             with handle:
-                yield from _lines(handle, number, offset, sealed)
+                yield from _lines(handle, stream, number, offset, sealed)
         if not sealed:
             return
         number, offset = number + 1, 0
 
 
-def _lines(handle: IO[bytes], number: int, offset: int, sealed: bool) -> Iterator[Line]:
+def _lines(
+    handle: IO[bytes], stream: str, number: int, offset: int, sealed: bool
+) -> Iterator[Line]:
     handle.seek(offset)
     pending = b""
     while block := handle.read(READ_BLOCK):
@@ -319,15 +407,26 @@ def _lines(handle: IO[bytes], number: int, offset: int, sealed: bool) -> Iterato
                 pending[start:newline],
                 Position(number, offset + start),
                 Position(number, offset + newline + 1),
+                stream,
             )
             start = newline + 1
         pending, offset = pending[start:], offset + start
     if pending and sealed:
-        yield Line(pending, Position(number, offset), Position(number + 1, 0))
+        yield Line(pending, Position(number, offset), Position(number + 1, 0), stream)
+
+
+def check_cursor(directory: Path, cursor: Cursor) -> None:
+    """CursorError unless every position of `cursor` is one `scan` could have given."""
+    names = set(streams(directory))
+    for stream, position in cursor.items():
+        if stream not in names and position != START:
+            raise CursorError("names a stream this journal does not have")
+        check_position(stream_directory(directory, stream), position)
 
 
 def check_position(directory: Path, position: Position) -> None:
-    """CursorError unless `position` is one `scan` could have given for this journal."""
+    """CursorError unless `position` is one `scan_stream` could have given for the stream
+    in `directory`."""
     if position == START:
         return
     numbers = file_numbers(directory)
@@ -351,28 +450,28 @@ def check_position(directory: Path, position: Position) -> None:
 
 @dataclass
 class Page:
-    """Up to `limit` entries from a position, and the cursor past the last one read."""
+    """Up to `limit` entries from a cursor, and the cursor past the last one read."""
 
     entries: list[dict[str, Any]] = field(default_factory=list)
-    cursor: Position = START
+    cursor: dict[str, Position] = field(default_factory=dict)
     more: bool = False
-    damaged: list[Position] = field(default_factory=list)
-    """Where lines that are not JSON objects (torn by a crash) were skipped."""
+    damaged: list[Line] = field(default_factory=list)
+    """Lines that are not JSON objects (torn by a crash), skipped."""
 
 
-def read_page(directory: Path, start: Position, limit: int) -> Page:
+def read_page(directory: Path, start: Cursor, limit: int) -> Page:
     """The next `limit` entries after `start`; `more` if others follow already."""
-    page = Page(cursor=start)
+    page = Page(cursor=dict(start))
     for line in scan(directory, start):
         entry = parse_line(line.text)
         if entry is not None and len(page.entries) == limit:
             page.more = True
             break
         if entry is None:
-            page.damaged.append(line.at)
+            page.damaged.append(line)
         else:
             page.entries.append(entry)
-        page.cursor = line.end
+        page.cursor[line.stream] = line.end
     return page
 
 

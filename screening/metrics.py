@@ -26,7 +26,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 from bisect import bisect_left
 from collections import Counter as Tally
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -161,22 +159,6 @@ PENDING = Pending()
 
 def flush() -> None:
     PENDING.flush()
-
-
-@web.middleware
-async def instrument(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count and time every request; sits outside error_shape, so it sees the final status."""
-    started = time.perf_counter()
-    code = 500
-    try:
-        response = await handler(request)
-        code = response.status
-        return response
-    except web.HTTPException as error:
-        code = error.status
-        raise
-    finally:
-        PENDING.request(route_of(request), code, time.perf_counter() - started)
 
 
 def count_hits(results: Iterable[Mapping[str, Any]]) -> None:

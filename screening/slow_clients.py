@@ -6,7 +6,7 @@ memory, never a worker; the timeout bounds how long it can hold even that:
 - Headers: aiohttp closes a connection that has not delivered a whole request head within
   its keep-alive timeout of opening, or of the previous answer (`server.py` sets it to
   `--request-timeout`). That is also how long an idle keep-alive connection stays open.
-- Body: `body_deadline` (after `authenticate`: an unknown caller's body, or one sent to
+- Body: `body_within_deadline` (after `authenticate`: an unknown caller's body, or one sent to
   `/healthz`, is never buffered) reads the whole body within `--request-timeout` of the
   headers, then hands it on (the handler's `request.read()` returns the same bytes). Past
   the deadline the client gets a 408 and the connection is closed at once.
@@ -20,29 +20,33 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from screening.error_shape import error_response
 from screening.http_errors import RequestTimeoutError
-from screening.state import CALLER, SERVICE
+from screening.settings import Settings
 
 
-@web.middleware
-async def body_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.body_exists or CALLER not in request:  # /healthz never reads one
-        return await handler(request)
-    settings = request.app[SERVICE].settings
+def body_pending(request: web.Request, settings: Settings) -> bool:
+    """Whether the request flow (app.py) must wait for the rest of an authenticated
+    caller's body: not when it came whole with the head (the usual case), nor when it is
+    refused unread (413) by the handler."""
+    if request.content.is_eof():  # also a request without a body (GET)
+        return False
     limit = request.content_length
-    if limit is not None and limit > settings.max_body:
-        return await handler(request)  # refused unread (413) by the handler
-    if request.content.is_eof():  # the body came whole with the head: nothing to wait for
-        return await handler(request)
+    return limit is None or limit <= settings.max_body
+
+
+async def body_within_deadline(
+    request: web.Request, settings: Settings
+) -> web.StreamResponse | None:
+    """Read the whole body within `--request-timeout` (the handler's `request.read()` then
+    returns the same bytes); None if it came, or the 408 sent when it did not."""
     try:
         async with asyncio.timeout(settings.request_timeout):
             await request.read()
     except TimeoutError:
         return await _cut_off(request, settings.request_timeout)
-    return await handler(request)
+    return None
 
 
 async def _cut_off(request: web.Request, timeout: float) -> web.StreamResponse:

@@ -12,7 +12,6 @@ import time
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from screening.audit import Audit
 from screening.keys import ApiKey
@@ -44,14 +43,3 @@ def make_service(settings: Settings, worker: int = 0) -> Service:
     live = Live(settings.data_dir, settings.keys_file)
     audit = Audit(settings.data_dir, settings.audit_rotate, settings.audit_sync, worker)
     return Service(settings, live, RateLimiter(settings.rate), audit, worker)
-
-
-@web.middleware
-async def count_in_flight(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Requests being handled, for the shutdown log line."""
-    service = request.app[SERVICE]
-    service.in_flight += 1
-    try:
-        return await handler(request)
-    finally:
-        service.in_flight -= 1

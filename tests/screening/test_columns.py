@@ -16,7 +16,7 @@ from screening.audit import audit_directory, hits_directory
 from screening.columns import ColumnAnswer, _split_lines, column_batch, screen_columns
 from screening.data import Data, open_data
 from screening.http_errors import BadRequestError, BatchTooLargeError
-from screening.journal import START, read_page
+from screening.journal import BEGINNING, read_page
 from screening.keys import add_key
 from screening.testing import LocalClient, MakeClient
 
@@ -210,7 +210,7 @@ def test_the_audit_keeps_every_row_and_tells_each_owner(
         "POST", "/v1/screen", key=key, packed=body, headers={"X-Request-Id": "c-1"}
     )
     assert reply.status == 200, reply
-    [entry] = read_page(audit_directory(loaded), START, 1000).entries
+    [entry] = read_page(audit_directory(loaded), BEGINNING, 1000).entries
     assert entry["request"] == "c-1" and entry["dbs"] == ["SLTD"]
     assert entry["db"] == "SLTD" and entry["columns"] == columns_of(rows)
     assert entry["answers"] == {
@@ -220,8 +220,8 @@ def test_the_audit_keeps_every_row_and_tells_each_owner(
     }
     assert entry["hit"] is True
     assert entry["ids"] == ["SLTD/L898902C3/UTO/UTO", "SLTD/DUP1/FRA/FRA"]
-    uto = read_page(hits_directory(loaded, "UTO"), START, 100).entries
-    fra = read_page(hits_directory(loaded, "FRA"), START, 100).entries
+    uto = read_page(hits_directory(loaded, "UTO"), BEGINNING, 100).entries
+    fra = read_page(hits_directory(loaded, "FRA"), BEGINNING, 100).entries
     assert [notice["id"] for notice in uto] == ["SLTD/L898902C3/UTO/UTO"]
     assert [notice["id"] for notice in fra] == ["SLTD/DUP1/FRA/FRA"]  # the kin of row 72: none
     assert uto[0]["by"] == {"country": "GBR", "name": "gate-3"}

@@ -4,6 +4,7 @@ writing at once across rotations."""
 
 from __future__ import annotations
 
+import base64
 import threading
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from screening.hits_view import encode_cursor
-from screening.journal import START, Position, read_page
+from screening.journal import BEGINNING, Position, read_page
 from screening.keys import add_key
 from screening.testing import LocalClient, MakeClient, Serve, ServerProcess
 
@@ -111,6 +112,27 @@ def test_the_cursor_returns_only_newer_hits_in_order(
     assert late["record"]["number"] == "N005" and late["by"]["country"] == "UTO"
 
 
+def test_a_cursor_from_before_the_worker_streams_reads_on_from_where_it_was(
+    make_client: MakeClient, loaded: Path, keys: dict[str, str]
+) -> None:
+    """An NCB's `h1` cursor into the one shared file an older server wrote: the hits after
+    it there, then every hit of the worker streams, none skipped, none twice."""
+    client = make_client(data=loaded)
+    for number in range(3):
+        screen(client, keys["gate-3"], sltd(f"N{number:03d}"))
+    stream = loaded / "hits" / "UTO" / "w0"
+    legacy = loaded / "hits" / "UTO" / "00000001.jsonl"
+    old_lines = (stream / "00000001.jsonl").read_bytes().splitlines(keepends=True)
+    legacy.write_bytes(b"".join(old_lines[:2]))  # what the older server wrote
+    (stream / "00000001.jsonl").write_bytes(old_lines[2])  # what this one wrote since
+    old_cursor = base64.urlsafe_b64encode(f"h1:UTO:1:{len(old_lines[0])}".encode()).decode()
+    page = read_hits(client, keys["ncb-uto"], since=old_cursor.rstrip("="))
+    assert [hit["record"]["number"] for hit in page["hits"]] == ["N001", "N002"]
+    everything = read_hits(client, keys["ncb-uto"])
+    assert [hit["record"]["number"] for hit in everything["hits"]] == ["N000", "N001", "N002"]
+    assert everything["cursor"] == page["cursor"]
+
+
 def test_only_ncb_keys_read_hits(
     make_client: MakeClient, loaded: Path, keys: dict[str, str]
 ) -> None:
@@ -133,8 +155,9 @@ def test_bad_cursors_and_limits_are_400s(
     cases = {
         "since=garbage": "since: not a cursor this server gave out",
         f"since={fra}": "since: this cursor is for the hits of another country",
-        f"since={encode_cursor('UTO', Position(1, 3))}": "start of a line",
-        f"since={encode_cursor('UTO', Position(7, 0))}": "past the newest file",
+        f"since={encode_cursor('UTO', {'w0': Position(1, 3)})}": "start of a line",
+        f"since={encode_cursor('UTO', {'w0': Position(7, 0)})}": "past the newest file",
+        f"since={encode_cursor('UTO', {'w5': Position(1, 0)})}": "a stream this journal",
         "limit=0": "limit: a whole number from 1 to 10,000",
         "limit=10001": "limit",
         "limit=ten": "limit",
@@ -213,7 +236,7 @@ def test_two_workers_nothing_skipped_across_rotations(
     assert sorted(got) == numbers  # each exactly once
     for part in (numbers[0::2], numbers[1::2]):  # a terminal's checks, in the order it made them
         assert [number for number in got if number in part] == part
-    hit_files = sorted((loaded / "hits" / "UTO").glob("*.jsonl"))
+    hit_files = sorted((loaded / "hits" / "UTO").rglob("*.jsonl"))
     assert len(hit_files) > 3  # it rotated while being read
     assert read_hits(server, keys["ncb-fra"])["hits"] == []
     assert read_hits(server, keys["ncb-gbr"])["hits"] == []
@@ -222,6 +245,6 @@ def test_two_workers_nothing_skipped_across_rotations(
     assert server.stop() == 0
     for value in ("ZQX4711", "QQZ", "N042", "L898902C3"):
         assert value not in server.log
-    entries = read_page(loaded / "audit", START, 1000).entries
+    entries = read_page(loaded / "audit", BEGINNING, 1000).entries
     assert len(entries) == 150 and {entry["worker"] for entry in entries} == {0, 1}
     assert all(entry["queries"][1]["number"] == "ZQX4711" for entry in entries)
