@@ -6,6 +6,7 @@ project's exceptions map to the contract's exit codes in one place (API.md):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -28,9 +29,22 @@ class UsageError(Exception):
     pass
 
 
-def _load(args: argparse.Namespace) -> int:
-    # A load is background work beside latency-bound lookups on the same cores: yield to them.
+def yield_to_lookups() -> None:
+    """A load is background work beside latency-bound lookups on the same cores: it runs
+    under SCHED_IDLE where the kernel has it, so a worker that wakes with a request takes
+    the core at once rather than after the load's time slice (a niceness alone still let
+    a load delay requests by milliseconds); the niceness is the fallback elsewhere. The
+    load still gets every cycle the workers leave, and its forked block workers inherit
+    the policy."""
     os.nice(LOAD_NICENESS)
+    idle = getattr(os, "SCHED_IDLE", None)
+    if idle is not None:
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, idle, os.sched_param(0))
+
+
+def _load(args: argparse.Namespace) -> int:
+    yield_to_lookups()
     uploads = [Upload.of(name, args.format) for name in args.files]
     result = load(
         Path(args.data),
@@ -86,6 +100,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _compact(args: argparse.Namespace) -> int:
+    yield_to_lookups()
     for code, folder in _loaded(args):
         result = compact(folder, code)
         print(
@@ -142,6 +157,7 @@ def _keys_add(args: argparse.Namespace) -> int:
 
 def _audit(args: argparse.Namespace) -> int:
     from screening.audit import TrailFilter, audit_directory, read_trail, since_stamp
+    from screening.journal import line_file
 
     data = Path(args.data)
     if not data.is_dir():
@@ -155,7 +171,7 @@ def _audit(args: argparse.Namespace) -> int:
         for line, damaged in read_trail(data, TrailFilter(since, args.key, args.hits)):
             if damaged:
                 print(
-                    f"screening audit: {audit_directory(data)}/{line.at.file:08d}.jsonl, byte"
+                    f"screening audit: {line_file(audit_directory(data), line)}, byte"
                     f" {line.at.offset:,}: a damaged line (a write cut short by a crash), skipped",
                     file=sys.stderr,
                 )

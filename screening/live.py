@@ -2,9 +2,10 @@
 
 Every `poll_interval` (0.5 s) the watcher stats each database's manifest and the key file
 on a thread of its own (so big batches busy on the default executor never delay it). What
-changed is mapped and verified there too, so the event loop never waits on a file; the
-loop then swaps the new snapshot in between two requests. A query already running keeps
-the snapshot it started with.
+changed is mapped, verified and made ready for lookups there too (the compiled probe is
+built before the swap, not by the first request after it), so the event loop never waits
+on a file; the loop then swaps the new snapshot in between two requests. A query already
+running keeps the snapshot it started with.
 
 A new generation that fails its checks is refused with one log line naming the file and
 why; the previous one keeps serving, and the next publish is tried afresh.
@@ -90,12 +91,15 @@ class Live:
             except (IndexStoreError, OSError) as error:
                 databases.append(DatabaseChange(code, stamp, refused=str(error)))
             else:
+                snapshot.prepare()
                 databases.append(DatabaseChange(code, stamp, snapshot))
         return Changes(databases, self._check_keys())
 
     def _verify_startup(self) -> list[DatabaseChange]:
         """The checksums startup skipped: databases that fail them are withdrawn."""
         failed = self.data.verify_now()
+        for snapshot in list(self.data.snapshots.values()):
+            snapshot.prepare()
         self.verified = True
         return [
             DatabaseChange(code, self.data.stamp_of(code), refused=why, withdraw=True)

@@ -192,7 +192,6 @@ def test_the_command_says_the_disk_is_full_in_one_line(
 ) -> None:
     base, bigger = uploads
     data = base_data(tmp_path, base)
-    monkeypatch.setattr(os, "nice", lambda increment: 0)  # the command would renice pytest
     with_budget(monkeypatch, Budget(1_000))
     status = cli_module.main(
         ["load", "--data", str(data), "--db", DB, "--owner", "FRA", str(bigger)]

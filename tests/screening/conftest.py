@@ -126,3 +126,10 @@ def serve(tmp_path: Path) -> Iterator[Serve]:
     yield start
     for server in servers:
         server.stop(timeout=15)
+
+
+@pytest.fixture(autouse=True)
+def _keep_pytest_scheduled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`screening load` and `compact` run in process here (screening.cli.main): their
+    `yield_to_lookups` would lower pytest itself to SCHED_IDLE for the rest of the run."""
+    monkeypatch.setattr("screening.cli.yield_to_lookups", lambda: None)

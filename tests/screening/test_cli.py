@@ -307,3 +307,20 @@ def test_check_reads_every_checksum_and_names_a_damaged_file(
     assert main(["check", "--data", str(data), "--db", "sltd"]) == 1
     assert "seg-000001.seg: corrupt" in capsys.readouterr().err
     assert main(["check", "--data", str(tmp_path / "none"), "--db", "SLTD"]) == 1
+
+
+def test_loads_and_compactions_yield_the_cores_to_lookups() -> None:
+    """In its own process (here the fixture in tests/conftest.py keeps pytest scheduled):
+    the policy a load and a compaction run under."""
+    import os
+    import subprocess
+
+    probe = (
+        "import os, screening.cli as cli; cli.yield_to_lookups(); "
+        "print(os.sched_getscheduler(0), os.nice(0))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert int(out[0]) == os.SCHED_IDLE
+    assert int(out[1]) >= 10
