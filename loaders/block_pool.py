@@ -28,9 +28,10 @@ from multiprocessing.reduction import ForkingPickler
 import numpy as np
 import pyarrow as pa
 
+from indexes.container import checksum
 from indexes.hash_index import hash_keys
 from loaders.catalog import database
-from loaders.columnar import PlainRows, parse_block, split_plain
+from loaders.columnar import Chunk, PlainRows, parse_block, split_plain
 from loaders.readers import BadRow, UnreadableFileError, csv_line_rows
 
 WORKERS = 2
@@ -55,18 +56,48 @@ class StagedBlock:
     others: list[Row]
 
 
+@dataclass(frozen=True)
+class FileSlice:
+    """A chunk by reference: a worker reads its block from the upload itself, so the loader
+    neither pickles nor pipes the upload's bytes (it reads them once, to cut whole lines).
+    `digest` is the checksum of the bytes the loader cut: an upload rewritten while it is
+    being loaded is refused rather than stored with wrong line numbers."""
+
+    path: str
+    offset: int
+    length: int
+    first_line: int
+    padded: bool
+    digest: int
+
+    @classmethod
+    def of(cls, path: str, chunk: Chunk) -> FileSlice:
+        length = len(chunk.data) - chunk.padded
+        return cls(path, chunk.offset, length, chunk.first_line, chunk.padded,
+                   checksum(chunk.data))  # fmt: skip
+
+    def read(self) -> bytes:
+        with open(self.path, "rb") as handle:
+            data = os.pread(handle.fileno(), self.length, self.offset)
+        if self.padded:
+            data += b"\n"
+        if checksum(data) != self.digest:
+            raise UnreadableFileError(self.path, "the file changed while it was being loaded")
+        return data
+
+
 def stage_block(
     db_code: str,
     owner: str,
     file: str,
     columns: list[str],
-    chunk: tuple[bytes, int],
+    chunk: Chunk | FileSlice,
     threads: bool = True,
 ) -> StagedBlock:
     """Everything of a block that needs neither the writer nor the published data.
     `threads=False` in a worker: Arrow's threads would only compete with the other one."""
-    data, first_line = chunk
-    block = parse_block(data, columns, first_line, threads)
+    data = chunk.read() if isinstance(chunk, FileSlice) else chunk.data
+    block = parse_block(data, columns, chunk.first_line, threads)
     plain, others = split_plain(database(db_code), block, owner)
     rows: list[Row] = list(csv_line_rows(file, columns, block.other_lines))
     leftovers = block.table.take(pa.array(others)).to_pylist()
@@ -90,10 +121,11 @@ def staged_blocks(
     owner: str,
     file: str,
     columns: list[str],
-    chunks: Iterator[tuple[bytes, int]],
+    chunks: Iterator[Chunk],
 ) -> Iterator[StagedBlock]:
-    """`stage_block` of each chunk, in chunk order: in the pool's workers if there is one,
-    a few blocks ahead of the caller and no more (memory stays that of a few blocks)."""
+    """`stage_block` of each chunk, in chunk order: in the pool's workers if there is one
+    (each reading its chunk from `file`), a few blocks ahead of the caller and no more
+    (memory stays that of a few blocks)."""
     if pool is None:
         for chunk in chunks:
             yield stage_block(db_code, owner, file, columns, chunk)
@@ -101,7 +133,8 @@ def staged_blocks(
     pending: deque[Future[StagedBlock]] = deque()
     try:
         for chunk in chunks:
-            staging = pool.submit(stage_block, db_code, owner, file, columns, chunk, False)
+            slice_ = FileSlice.of(file, chunk)
+            staging = pool.submit(stage_block, db_code, owner, file, columns, slice_, False)
             pending.append(staging)
             if len(pending) > WORKERS * BLOCKS_AHEAD:
                 yield pending.popleft().result()

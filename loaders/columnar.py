@@ -46,35 +46,49 @@ class Block:
     other_lines: list[tuple[int, bytes]]
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Whole lines of a CSV upload, unparsed, and where they lie in it: `offset` is the byte
+    of the file `data` starts at; `padded`: the file's last line had no newline and `data`
+    ends with one the file lacks (so `data` is `padded` bytes longer than the slice)."""
+
+    data: bytes
+    first_line: int
+    offset: int
+    padded: bool = False
+
+
 def csv_blocks(
     stream: IO[bytes], columns: list[str], first_line: int, block_bytes: int | None = None
 ) -> Iterator[Block]:
     """Blocks of whole lines after the header; `first_line` is the header's line number + 1."""
-    for data, line in csv_chunks(stream, first_line, block_bytes):
-        yield parse_block(data, columns, line)
+    for chunk in csv_chunks(stream, first_line, block_bytes):
+        yield parse_block(chunk.data, columns, chunk.first_line)
 
 
 def csv_chunks(
     stream: IO[bytes], first_line: int, block_bytes: int | None = None
-) -> Iterator[tuple[bytes, int]]:
-    """(whole lines, the first one's number): what `parse_block` takes, unparsed, so the
-    parsing can happen in another process (block_pool.py). Blocks of about BLOCK_BYTES."""
+) -> Iterator[Chunk]:
+    """What `parse_block` takes, unparsed, so the parsing can happen in another process
+    (block_pool.py). Blocks of about BLOCK_BYTES, from where `stream` stands."""
     line = first_line
+    offset = stream.tell()
     carry = b""
     while True:
-        chunk = stream.read(block_bytes or BLOCK_BYTES)
-        if not chunk:
+        read = stream.read(block_bytes or BLOCK_BYTES)
+        if not read:
             if carry:
-                yield carry + b"\n", line
+                yield Chunk(carry + b"\n", line, offset, padded=True)
             return
-        cut = chunk.rfind(b"\n") + 1
+        cut = read.rfind(b"\n") + 1
         if cut == 0:
-            carry += chunk
+            carry += read
             continue
-        data = carry + memoryview(chunk)[:cut]  # one copy of the block, not three
-        carry = chunk[cut:]
-        yield data, line
+        data = carry + memoryview(read)[:cut]  # one copy of the block, not three
+        carry = read[cut:]
+        yield Chunk(data, line, offset)
         line += data.count(b"\n")
+        offset += len(data)
 
 
 def parse_block(data: bytes, columns: list[str], first_line: int, threads: bool = True) -> Block:

@@ -31,6 +31,7 @@ from indexes.manifest import MANIFEST_NAME, read_manifest
 from indexes.writer import LOCK_NAME
 from loaders import block_pool, columnar, load
 from loaders.block_pool import StagedBlock
+from loaders.columnar import csv_chunks
 from loaders.generate import generate
 from loaders.readers import UnreadableFileError, Upload
 
@@ -197,3 +198,19 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "State:\tZ" not in status
+
+
+def test_a_worker_refuses_an_upload_rewritten_under_the_load(tmp_path: Path) -> None:
+    """Workers read their blocks from the file: bytes other than those the loader cut
+    (and numbered the lines of) are refused, never stored under wrong line numbers."""
+    upload = tmp_path / "sltd.csv"
+    upload.write_bytes(b"number,country,status\nA1,FRA,stolen\nA2,FRA,lost")
+    with open(upload, "rb") as stream:
+        stream.readline()
+        chunks = list(csv_chunks(stream, first_line=2))
+    slices = [block_pool.FileSlice.of(str(upload), chunk) for chunk in chunks]
+    assert b"".join(piece.read() for piece in slices) == b"A1,FRA,stolen\nA2,FRA,lost\n"
+    assert slices[-1].padded  # the last line had no newline: the worker adds it
+    upload.write_bytes(b"number,country,status\nA1,FRA,stolen\nA3,FRA,lost")
+    with pytest.raises(UnreadableFileError, match="changed while it was being loaded"):
+        slices[-1].read()
