@@ -992,8 +992,75 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Module functions: a posting run's bounds (postings.py, `posting_run`). */
+
+static inline int
+past_run(uint64_t slot, uint64_t high)
+{
+    return (slot >> 32) > high || (uint32_t)slot == EMPTY_ENTRY;
+}
+
+/* The first slot at or after `position` past the run of hash `high`: a greater hash or an
+ * empty slot. From the run's first slot on, that test turns true once and stays true
+ * (FORMAT.md, "The hashed index"), so: steps of doubling length, then a binary search. */
+static inline uint64_t
+first_past_run(const char *slots, uint64_t position, uint64_t slot_count, uint64_t high)
+{
+    if (position >= slot_count || past_run(load_u64(slots, position), high))
+        return position;
+    uint64_t low = position, step = 1, upper;
+    for (;;) { /* past_run(slots[low]) is false throughout */
+        upper = low + step;
+        if (upper >= slot_count) {
+            upper = slot_count;
+            break;
+        }
+        if (past_run(load_u64(slots, upper), high))
+            break;
+        low = upper;
+        step *= 2;
+    }
+    while (upper - low > 1) {
+        const uint64_t middle = low + (upper - low) / 2;
+        if (past_run(load_u64(slots, middle), high))
+            upper = middle;
+        else
+            low = middle;
+    }
+    return upper;
+}
+
+static PyObject *
+probe_run_bounds(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "run_bounds(slots, capacity, hashed)");
+        return NULL;
+    }
+    const uint64_t capacity = PyLong_AsUnsignedLongLong(args[1]);
+    if (capacity == (uint64_t)-1 && PyErr_Occurred())
+        return NULL;
+    const uint64_t hash = PyLong_AsUnsignedLongLong(args[2]);
+    if (hash == (uint64_t)-1 && PyErr_Occurred())
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const uint64_t count = (uint64_t)view.len / 8, high = hash >> 32;
+    uint64_t start = first_not_below(view.buf, home_slot(hash, capacity), count, high);
+    if (start > count)
+        start = count; /* a home past the array: only a damaged file has one */
+    const uint64_t stop = first_past_run(view.buf, start, count, high);
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(KK)", (unsigned long long)start, (unsigned long long)stop);
+}
+
 static PyMethodDef probe_methods[] = {
     {"xxh3_64", probe_xxh3_64, METH_O, "xxh3_64(data) -> int: XXH3_64bits, seed 0."},
+    {"run_bounds", (PyCFunction)(void (*)(void))probe_run_bounds, METH_FASTCALL,
+     "run_bounds(slots, capacity, hashed) -> (start, stop): the slots of hash hashed's "
+     "posting run (postings.py, posting_run)."},
     {"hash_into", (PyCFunction)(void (*)(void))probe_hash_into, METH_FASTCALL,
      "hash_into(keys, out): out[i] = xxh3_64(keys[i]); out a writable buffer of uint64."},
     {NULL, NULL, 0, NULL},

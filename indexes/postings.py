@@ -15,13 +15,17 @@ needs (pigeonhole).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from indexes.hash_index import EMPTY_ENTRY, LOW32, HashIndex
+from indexes.hash_index import EMPTY_ENTRY, LOW32, HashIndex, use_compiled
+
+with contextlib.suppress(ImportError):  # not built: use_compiled() is false, Python serves
+    from indexes import _probe
 
 VERIFY_COST = 2000
 """Posting entries one candidate's verification is worth: tallying an entry costs ~25 ns,
@@ -85,6 +89,9 @@ def posting_run(index: HashIndex, hashed: int) -> tuple[int, int]:
     From the home slot on, slots hold lower hashes, then the run, then higher hashes or
     empty slots (all ones): each bound is the first slot where a monotone test turns true.
     """
+    if use_compiled():
+        bounds: tuple[int, int] = _probe.run_bounds(index._slot_array, index.capacity, hashed)
+        return bounds
     slots = index._slots  # a memoryview: each read is a Python int, ~3x faster than numpy
     high = hashed >> 32
     low_bound, high_bound = high << 32, (high + 1) << 32

@@ -9,6 +9,7 @@ compares no stored key, so the name matcher scores every candidate itself), neve
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexes import Record, Writer, open_snapshot
+from indexes.hash_index import PROBE_ENV, use_compiled
+from indexes.postings import posting_run
 
 DB = "NOMINAL"
 keys = st.sampled_from([b"p:A", b"p:B", b"p:ANNA", b"y:1974", b"y:?", b"d:1974-08-12"])
@@ -129,3 +132,42 @@ def test_compaction_keeps_tokens_apart(tmp_path: Path) -> None:
     assert [snapshot.record(p, r)[1] for p, r in snapshot.find(b"p:A")] == [9]
     counted = snapshot.count_keys([b"p:A"])
     assert {snapshot.record(0, r)[1] for r in counted.records.tolist()} == {0, 1, 9}
+
+
+def _placed(highs: list[int], capacity: int) -> np.ndarray:
+    """A slot array as FORMAT.md places it: by hash, each at max(home, previous + 1)."""
+    positions, last = [], -1
+    for high in sorted(highs):
+        last = max((high * capacity) >> 32, last + 1)
+        positions.append(last)
+    slots = np.full(max(last + 2, capacity + 1), np.uint64(2**64 - 1), dtype=np.uint64)
+    for entry, (high, position) in enumerate(zip(sorted(highs), positions, strict=True)):
+        slots[position] = np.uint64((high << 32) | entry)
+    return slots
+
+
+few_highs = st.sampled_from([0, 1, 2**31, 2**32 - 2, 2**32 - 1])
+
+
+@pytest.mark.skipif(not use_compiled(), reason="compares the compiled probe with Python's")
+@settings(max_examples=300, deadline=None)
+@given(
+    highs=st.lists(st.one_of(few_highs, st.integers(0, 2**32 - 1)), max_size=60),
+    capacity=st.integers(1, 80),
+    wanted=st.one_of(few_highs, st.integers(0, 2**32 - 1)),
+    low=st.integers(0, 2**32 - 1),
+)
+def test_compiled_run_bounds_are_the_reference_ones(
+    highs: list[int], capacity: int, wanted: int, low: int
+) -> None:
+    """Runs at either end of the array, a run of the all-ones hash (whose slots look like
+    empty ones but for their entry), homes inside another key's run: the same bounds."""
+    slots = _placed(highs, capacity)
+    index = SimpleNamespace(_slot_array=slots, _slots=slots.data, capacity=capacity)
+    hashed = (wanted << 32) | low
+    compiled = posting_run(index, hashed)  # type: ignore[arg-type]
+    with pytest.MonkeyPatch.context() as python:
+        python.setenv(PROBE_ENV, "python")
+        assert posting_run(index, hashed) == compiled  # type: ignore[arg-type]
+    start, stop = compiled
+    assert stop - start == highs.count(wanted)
