@@ -24,15 +24,21 @@ DB = "NOMINAL"
 keys = st.sampled_from([b"p:A", b"p:B", b"p:ANNA", b"y:1974", b"y:?", b"d:1974-08-12"])
 
 
-def _build(directory: Path, layout: list[list[bytes]]) -> list[list[bytes]]:
+def _build(
+    directory: Path, layout: list[list[bytes]], as_tokens: bool = False
+) -> list[list[bytes]]:
+    """Record n: key `key-n`, and the layout's keys as more keys or as its tokens
+    (Record.tokens); returns each record's keys, or its tokens."""
     records = [
-        Record(f"id-{n}".encode(), (f"key-{n}".encode(), *dict.fromkeys(extra)), n)
-        for n, extra in enumerate(layout)
+        Record(f"id-{n}".encode(), (f"key-{n}".encode(), *dict.fromkeys(held)), n)
+        if not as_tokens
+        else Record(f"id-{n}".encode(), (f"key-{n}".encode(),), n, tokens=(*dict.fromkeys(held),))
+        for n, held in enumerate(layout)
     ]
     with Writer(directory, DB) as writer:
         writer.upsert(records)
         writer.commit()
-    return [list(record.keys) for record in records]
+    return [list(record.tokens if as_tokens else record.keys) for record in records]
 
 
 @settings(
@@ -63,18 +69,6 @@ def test_postings_are_a_superset_under_one_constant_hash(
     assert found <= set(range(len(stored)))
 
 
-def _build_with_tokens(directory: Path, layout: list[list[bytes]]) -> list[list[bytes]]:
-    """Record n: key `key-n`, and the layout's keys as its tokens (Record.tokens)."""
-    records = [
-        Record(f"id-{n}".encode(), (f"key-{n}".encode(),), n, tokens=tuple(dict.fromkeys(held)))
-        for n, held in enumerate(layout)
-    ]
-    with Writer(directory, DB) as writer:
-        writer.upsert(records)
-        writer.commit()
-    return [list(record.tokens) for record in records]
-
-
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -84,7 +78,7 @@ def test_tokens_are_postings_and_never_found_by_find(
 ) -> None:
     """Tokens have their own slot array: the posting reads find them, `find` does not."""
     directory = tmp_path_factory.mktemp("tokens") / DB
-    stored = _build_with_tokens(directory, layout)
+    stored = _build(directory, layout, as_tokens=True)
     snapshot = open_snapshot(directory, DB)
     segment = snapshot.parts[0].segment
     holders = [n for n, held in enumerate(stored) if key in held]
@@ -104,7 +98,7 @@ def test_an_identity_probe_never_reads_the_token_slots(tmp_path: Path) -> None:
     """Issue 6: the identity keys' slot array holds no token entry, so 10,000 records
     sharing a token leave an identity probe's run as short as SLTD's."""
     layout = [[b"p:MOHAMMED", b"y:1974"] for _ in range(10_000)]
-    _build_with_tokens(tmp_path / DB, layout)
+    _build(tmp_path / DB, layout, as_tokens=True)
     segment = open_snapshot(tmp_path / DB, DB).parts[0].segment
     assert segment.meta["entries"] == 30_000
     slots = np.frombuffer(segment._file.raw("slots"), dtype=np.uint64)
@@ -118,7 +112,7 @@ def test_an_identity_probe_never_reads_the_token_slots(tmp_path: Path) -> None:
 def test_compaction_keeps_tokens_apart(tmp_path: Path) -> None:
     from indexes import compact
 
-    _build_with_tokens(tmp_path / DB, [[b"p:A"], [b"p:A", b"p:B"], []])
+    _build(tmp_path / DB, [[b"p:A"], [b"p:A", b"p:B"], []], as_tokens=True)
     with Writer(tmp_path / DB, DB) as writer:
         writer.upsert([Record(b"id-9", (b"key-9", b"p:A"), 9, tokens=(b"p:B",))])
         writer.commit()
