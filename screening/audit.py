@@ -139,9 +139,6 @@ class Audit:
         self.trail = self._journal(audit_directory(data))
         self._hits: dict[str, Journal] = {}
         self._hits_lock = threading.Lock()
-        self._callers: dict[tuple[str, str], tuple[ApiKey, bytes]] = {}
-        """(key id, endpoint) -> the key and its entries' `"key":{...},"endpoint":...,
-        "worker":N`, serialised once: the same for every request a terminal makes."""
 
     def _journal(self, directory: Path) -> Journal:
         journal = Journal(directory, self.rotate_at, self.worker)
@@ -197,26 +194,25 @@ class Audit:
     ) -> None:
         at, check = timestamp(), check_id()
         hits = hit_matches(results)
-        rest = {
+        entry = {
+            "at": at,
+            "check": check,
+            "request": request_id,
+            "key": {
+                "id": caller.id,
+                "name": caller.name,
+                "country": caller.country,
+                "role": caller.role,
+            },
+            "endpoint": endpoint,
+            "worker": self.worker,
             "dbs": list(dbs),
             **asked,
             "answers": [answer_of(result) for result in results] if answers is None else answers,
             "hit": bool(hits),
             "ids": list(dict.fromkeys(match["id"] for match in hits)),
         }
-        request = b"null" if request_id is None else _json_text(request_id)
-        self.trail.append(
-            b"".join(
-                (
-                    f'{{"at":"{at}","check":"{check}","request":'.encode(),
-                    request,
-                    b",",
-                    self._caller_fields(caller, endpoint),
-                    b",",
-                    dumps_line(rest)[1:],
-                )
-            )
-        )
+        self.trail.append(dumps_line(entry))
         by_owner: dict[str, list[bytes]] = {}
         by = {"country": caller.country, "name": caller.name}
         for match in hits:
@@ -239,16 +235,6 @@ class Audit:
             self.hits_journal(owner).append(b"".join(lines))
         self.syncer.written()
 
-    def _caller_fields(self, caller: ApiKey, endpoint: str) -> bytes:
-        """`"key":{...},"endpoint":...,"worker":N` of an audit entry (see `_callers`)."""
-        cached = self._callers.get((caller.id, endpoint))
-        if cached is not None and cached[0] is caller:
-            return cached[1]
-        key = {"id": caller.id, "name": caller.name, "country": caller.country, "role": caller.role}
-        fields = orjson.dumps({"key": key, "endpoint": endpoint, "worker": self.worker})[1:-1]
-        self._callers[(caller.id, endpoint)] = (caller, fields)
-        return fields
-
     def close(self) -> None:
         self.syncer.close()
 
@@ -257,14 +243,6 @@ def request_id_of(headers: Mapping[str, str]) -> str | None:
     """The client's `X-Request-Id`, if it sent one (cut to a sane length)."""
     value = headers.get(REQUEST_ID_HEADER)
     return value[:MAX_REQUEST_ID] if value else None
-
-
-def _json_text(text: str) -> bytes:
-    """A JSON string; a header's undecodable bytes (surrogates) become U+FFFD."""
-    try:
-        return orjson.dumps(text)
-    except TypeError:
-        return orjson.dumps(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 def dumps_line(value: object) -> bytes:
@@ -292,9 +270,20 @@ def _jsonable(value: object) -> object:
         return [_jsonable(item) for item in value]
     if isinstance(value, int) and not -(2**63) <= value < 2**64:
         return str(value)
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, str):
+        return _text(value)
+    if value is None or isinstance(value, int | float | bool):
         return value
     return _jsonable_leaf(value)
+
+
+def _text(value: str) -> str:
+    """A string JSON can hold: a header's undecodable bytes (aiohttp's lone surrogates)
+    become U+FFFD."""
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate no byte stands for
+        return value.encode("utf-8", "replace").decode("utf-8")
 
 
 # --- reading: `screening audit` -----------------------------------------------------------

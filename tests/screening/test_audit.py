@@ -268,3 +268,10 @@ def test_since_accepts_dates_times_and_zones() -> None:
     entry = {"at": "2026-11-23T08:29:59.999999Z", "key": {"name": "k"}, "hit": True}
     assert not keep.keeps(orjson.dumps(entry))
     assert keep.keeps(orjson.dumps({**entry, "at": "2026-11-23T08:30:00.000000Z"}))
+
+
+def test_a_header_of_undecodable_bytes_is_audited_readably() -> None:
+    """aiohttp hands a header's invalid UTF-8 over as lone surrogates, which JSON cannot
+    hold: the audit line keeps the rest and writes U+FFFD for them."""
+    line = dumps_line({"request": "r-\udcff", "key": {"name": "gate"}, "n": 3})
+    assert orjson.loads(line) == {"request": "r-\ufffd", "key": {"name": "gate"}, "n": 3}
