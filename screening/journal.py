@@ -67,6 +67,7 @@ READ_BLOCK = 1 << 20
 MERGE_KEY = 40
 """Bytes at the start of a line that order the streams' lines when they are merged: the
 service's lines begin with their time (`{"at":"2026-11-23T08:00:00.000000Z"`)."""
+STAMP = b'{"at":"'
 
 
 class JournalError(Exception):
@@ -348,17 +349,38 @@ def line_file(directory: Path, line: Line) -> Path:
     return file_path(stream_directory(directory, line.stream), line.at.file)
 
 
-def scan(directory: Path, start: Cursor = BEGINNING) -> Iterator[Line]:
+def scan(directory: Path, start: Cursor = BEGINNING, before: bytes | None = None) -> Iterator[Line]:
     """Every complete line of every stream from `start` on, across rotations: each
-    stream's lines in their order, the streams merged by their lines' first bytes (time)."""
+    stream's lines in their order, the streams merged by their lines' first bytes (time).
+
+    `before` (the first bytes of a line stamped when the read began, `{"at":"...Z"`): each
+    stream stops at its first line stamped then or later. The streams are read one after
+    the other, so without it a read could take a line another worker wrote after it had
+    already passed the end of an earlier stream, and an earlier line of the same terminal,
+    written there meanwhile, would come on a later page: out of the order it was checked
+    in. A line stamped before the read began was written before any file is read (a
+    terminal's next check starts after its answer, so after the line), hence every line it
+    follows is in this read too.
+    """
     names = streams(directory)
-    if len(names) == 1:  # the usual reader's case: nothing to merge
-        yield from scan_stream(directory, names[0], start.get(names[0], START))
+    lines = [_until(scan_stream(directory, name, start.get(name, START)), before)
+             for name in names]  # fmt: skip
+    if len(lines) == 1:  # the usual reader's case: nothing to merge
+        yield from lines[0]
         return
-    yield from heapq.merge(
-        *(scan_stream(directory, name, start.get(name, START)) for name in names),
-        key=_merge_key,
-    )
+    yield from heapq.merge(*lines, key=_merge_key)
+
+
+def _until(lines: Iterator[Line], before: bytes | None) -> Iterator[Line]:
+    if before is None:
+        return lines
+    return takewhile(lambda line: not _stamped_since(line, before), lines)
+
+
+def _stamped_since(line: Line, before: bytes) -> bool:
+    """A line of the service stamped at or after `before` (a damaged one is not: it has no
+    time to compare, and it is skipped by the reader anyway)."""
+    return line.text.startswith(STAMP) and line.text[:MERGE_KEY] >= before
 
 
 def _merge_key(line: Line) -> bytes:
@@ -459,10 +481,11 @@ class Page:
     """Lines that are not JSON objects (torn by a crash), skipped."""
 
 
-def read_page(directory: Path, start: Cursor, limit: int) -> Page:
-    """The next `limit` entries after `start`; `more` if others follow already."""
+def read_page(directory: Path, start: Cursor, limit: int, before: bytes | None = None) -> Page:
+    """The next `limit` entries after `start`, stamped before `before` if given (`scan`);
+    `more` if others follow already."""
     page = Page(cursor=dict(start))
-    for line in scan(directory, start):
+    for line in scan(directory, start, before):
         entry = parse_line(line.text)
         if entry is not None and len(page.entries) == limit:
             page.more = True

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from screening.journal import (
     BEGINNING,
+    STAMP,
     START,
     Cursor,
     CursorError,
@@ -426,5 +427,24 @@ def test_readers_merge_the_streams_by_time_and_resume_each_where_it_stopped(
     second.append(line(at="08:00", n=6))  # late, in time order: still not skipped
     rest = read_page(directory, page.cursor, 10)
     assert [entry["n"] for entry in rest.entries] == [3, 4, 6, 5]  # by time, of what is left
+    first.close()
+    second.close()
+
+
+def test_a_read_holds_back_lines_stamped_after_it_began(tmp_path: Path) -> None:
+    """Worker 1's line stamped after the read began waits for the next read, while worker
+    0's earlier line and a damaged line (no stamp) are read: a line written meanwhile by
+    worker 0 with an earlier stamp cannot then come after it on a later page."""
+    directory = tmp_path / "hits"
+    first, second = Journal(directory, 1 << 20, 0), Journal(directory, 1 << 20, 1)
+    first.append(line(at="2026-11-24T01:00:00.000001Z", n=1) + b"torn\n")
+    second.append(line(at="2026-11-24T01:00:00.000003Z", n=3))
+    began = STAMP + b'2026-11-24T01:00:00.000002Z"'
+    page = read_page(directory, BEGINNING, 10, before=began)
+    assert [entry["n"] for entry in page.entries] == [1] and len(page.damaged) == 1
+    first.append(line(at="2026-11-24T01:00:00.000002Z", n=2))  # stamped before 3, late
+    later = read_page(directory, page.cursor, 10, before=STAMP + b'2026-11-24T02:00:00Z"')
+    assert [entry["n"] for entry in later.entries] == [2, 3]
+    assert [entry["n"] for entry in read_page(directory, BEGINNING, 10).entries] == [1, 2, 3]
     first.close()
     second.close()
