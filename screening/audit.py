@@ -35,7 +35,17 @@ import orjson
 
 from loaders.catalog import DATABASES
 from screening.http_errors import UnavailableError
-from screening.journal import Journal, JournalError, Line, Syncer, parse_line, scan
+from screening.journal import (
+    BEGINNING,
+    STAMP,
+    Cursor,
+    Journal,
+    JournalError,
+    Line,
+    Syncer,
+    parse_line,
+    scan,
+)
 from screening.keys import ApiKey
 
 log = logging.getLogger("screening.audit")
@@ -131,17 +141,25 @@ def databases_of(queries: Sequence[object]) -> list[str]:
 class Audit:
     """The journals of one process: the audit trail and one hits journal per owner."""
 
-    def __init__(self, data: Path, rotate_at: int, sync_interval: float, worker: int = 0) -> None:
+    def __init__(
+        self,
+        data: Path,
+        rotate_at: int,
+        sync_interval: float,
+        worker: int = 0,
+        prefill: int = 0,
+    ) -> None:
         self.data = data
         self.rotate_at = rotate_at
         self.worker = worker
+        self.prefill = prefill
         self.syncer = Syncer(sync_interval)
         self.trail = self._journal(audit_directory(data))
         self._hits: dict[str, Journal] = {}
         self._hits_lock = threading.Lock()
 
     def _journal(self, directory: Path) -> Journal:
-        journal = Journal(directory, self.rotate_at, self.worker)
+        journal = Journal(directory, self.rotate_at, self.worker, self.prefill)
         self.syncer.journals.append(journal)
         return journal
 
@@ -341,10 +359,19 @@ class DamagedLineError(Exception):
     """A line of the audit trail that is not an entry (a write cut short by a crash)."""
 
 
-def read_trail(data: Path, keep: TrailFilter) -> Iterator[tuple[Line, bool]]:
-    """(line, damaged) for every line of the audit trail `keep` keeps, oldest first, and for
-    every damaged one (for the caller to report)."""
-    for line in scan(audit_directory(data)):
+def read_horizon() -> bytes:
+    """The first bytes of a line stamped now: a read given it (`journal.scan(before=)`)
+    takes only lines written before it began, so every line they follow is in it too."""
+    return STAMP + timestamp().encode() + b'"'
+
+
+def read_trail(
+    data: Path, keep: TrailFilter, start: Cursor = BEGINNING, before: bytes | None = None
+) -> Iterator[tuple[Line, bool]]:
+    """(line, damaged) for every line of the audit trail from `start` (stamped before
+    `before`, if given) that `keep` keeps, oldest first, and for every damaged one (for
+    the caller to report)."""
+    for line in scan(audit_directory(data), start, before):
         try:
             if keep.keeps(line.text):
                 yield line, False

@@ -9,8 +9,10 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from indexes import IndexStoreError, compact
 from indexes.health import check_database
@@ -20,6 +22,9 @@ from loaders.readers import FORMATS, UnreadableFileError, Upload
 from screening.demo import DemoError
 from screening.keys import ROLES, KeyFileError, KeyRequestError, add_key
 from screening.settings import ServeError, add_arguments, from_arguments
+
+if TYPE_CHECKING:
+    from screening.audit import TrailFilter
 
 LOAD_NICENESS = 10
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTS = 0, 1, 2, 3
@@ -155,9 +160,12 @@ def _keys_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+FOLLOW_INTERVAL = 0.5
+"""Seconds between two reads of `screening audit --follow`."""
+
+
 def _audit(args: argparse.Namespace) -> int:
-    from screening.audit import TrailFilter, audit_directory, read_trail, since_stamp
-    from screening.journal import line_file
+    from screening.audit import TrailFilter, since_stamp
 
     data = Path(args.data)
     if not data.is_dir():
@@ -166,9 +174,28 @@ def _audit(args: argparse.Namespace) -> int:
         since = since_stamp(args.since) if args.since else None
     except ValueError as error:
         raise UsageError(str(error)) from None
-    out = sys.stdout.buffer
+    keep = TrailFilter(since, args.key, args.hits)
     try:
-        for line, damaged in read_trail(data, TrailFilter(since, args.key, args.hits)):
+        _print_trail(data, keep, args.follow)
+    except BrokenPipeError:  # `screening audit ... | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except KeyboardInterrupt:  # the end of a --follow
+        pass
+    return EXIT_OK
+
+
+def _print_trail(data: Path, keep: TrailFilter, follow: bool) -> None:
+    """Print the trail's lines; with `follow`, go on printing new ones as they come, like
+    `tail -f` (which cannot follow a file whose lines are written over zeros)."""
+    from screening.audit import audit_directory, read_horizon, read_trail
+    from screening.journal import Position, line_file
+
+    out = sys.stdout.buffer
+    cursor: dict[str, Position] = {}
+    while True:
+        before = read_horizon() if follow else None  # in time order across the workers
+        for line, damaged in read_trail(data, keep, cursor, before):
+            cursor[line.stream] = line.end
             if damaged:
                 print(
                     f"screening audit: {line_file(audit_directory(data), line)}, byte"
@@ -178,9 +205,9 @@ def _audit(args: argparse.Namespace) -> int:
             else:
                 out.write(line.text + b"\n")
         out.flush()
-    except BrokenPipeError:  # `screening audit ... | head`: the reader has had enough
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return EXIT_OK
+        if not follow:
+            return
+        time.sleep(FOLLOW_INTERVAL)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -259,6 +286,9 @@ def _parser() -> argparse.ArgumentParser:
         "--key", metavar="NAME", help="only checks made with this key (name or id)"
     )
     auditor.add_argument("--hits", action="store_true", help="only checks that hit")
+    auditor.add_argument(
+        "--follow", action="store_true", help="go on printing checks as they come (Ctrl-C ends)"
+    )
     auditor.set_defaults(run=_audit)
 
     keys = commands.add_parser("keys", help="API keys").add_subparsers(dest="action", required=True)

@@ -23,13 +23,12 @@ from pathlib import Path
 
 from aiohttp import web
 
-from screening.audit import hits_directory, timestamp
+from screening.audit import hits_directory, read_horizon
 from screening.codec import respond
 from screening.http_errors import BadRequestError, ForbiddenError
 from screening.journal import (
     BEGINNING,
     LEGACY,
-    STAMP,
     START,
     Cursor,
     CursorError,
@@ -111,8 +110,7 @@ def read_hits(data: Path, country: str, since: Cursor, limit: int) -> Page:
         check_cursor(directory, since)
     except CursorError as error:
         raise BadRequestError(f"since: {error}: not a cursor this server gave out") from None
-    now = STAMP + timestamp().encode() + b'"'  # before any file is read: see journal.scan
-    page = read_page(directory, since, limit, before=now)
+    page = read_page(directory, since, limit, before=read_horizon())
     for line in page.damaged:
         log.warning(
             "%s, byte %d: skipped a damaged line (a write cut short by a crash)",

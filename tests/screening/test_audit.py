@@ -5,6 +5,9 @@ query values never reach the service's log."""
 from __future__ import annotations
 
 import logging
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -246,6 +249,29 @@ def test_the_audit_command_skips_and_reports_a_damaged_line(
     assert status == 0
     assert [entry["key"]["name"] for entry in printed] == ["gate-3", "gate-9"]
     assert "a damaged line" in err and "w0/00000001.jsonl" in err
+
+
+def test_the_audit_command_follows_new_checks_until_interrupted(
+    make_client: MakeClient, keyed: tuple[Path, dict[str, str]]
+) -> None:
+    """`tail -f` cannot follow a file whose lines are written over zeros: `--follow` does,
+    across the workers' streams."""
+    data, keys = keyed
+    client = make_client(data=data)
+    screen(client, keys["gate-3"], SPECIMEN)
+    command = [sys.executable, "-m", "screening.cli", "audit", "--data", str(data), "--follow"]
+    follower = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert follower.stdout is not None
+        first = orjson.loads(follower.stdout.readline())
+        screen(client, keys["gate-9"], SPECIMEN)
+        second = orjson.loads(follower.stdout.readline())  # waits for the next read
+        assert [first["key"]["name"], second["key"]["name"]] == ["gate-3", "gate-9"]
+    finally:
+        follower.send_signal(signal.SIGINT)
+        _, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0, err
+    assert [entry["key"]["name"] for entry in trail(data)] == ["gate-3", "gate-9"]
 
 
 def test_the_audit_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
