@@ -14,6 +14,8 @@ Names do not hash, so a query goes in three steps (DESIGN.md, "Persons"):
 2. Scores: each candidate's names (name, aliases, low-quality aliases, original script) are
    compared with the query token by token: equal, phonetically equal, or close in spelling
    (Jaro-Winkler, rapidfuzz), each query token paired with at most one record token.
+   One-syllable tokens of another vowel (DANG, DUONG; GAO, GUO) are other names, whatever
+   their phonetic key (`other_syllables`).
 3. Evidence: the date of birth moves the score (loaders/birth_dates.py `agreement`): the
    same full date adds, a different one takes the match well under any threshold, as a
    different date of birth is the strongest sign of a different person. A close but
@@ -41,7 +43,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.distance import OSA, Indel, JaroWinkler
 
 from indexes import Snapshot
 from indexes.segment import Segment
@@ -760,9 +762,12 @@ def _token_similarity(query: str, record: str) -> tuple[float, str]:
     spelling (MOHAMMED, MUHAMMAD); one typo apart (ERIKSON, ERIKSSON); short syllables that
     differ in their vowels (HO, HU). Names that merely look alike (THOMAS and THOMPSON,
     MING and KING, JOHN and JEAN) are not paired: on a million persons they were most of
-    the false positives."""
+    the false positives; nor are syllables of another vowel (`other_syllables`: DANG and
+    DUONG)."""
     if query == record:
         return 1.0, "exact"
+    if other_syllables(query, record):
+        return 0.0, ""
     similarity = JaroWinkler.normalized_similarity(query, record)
     code = phonetic(query)
     if code == phonetic(record) and len(code) >= MIN_PHONETIC_CODE and similarity >= FUZZY_FLOOR:
@@ -809,6 +814,37 @@ def _same_consonants(query: str, record: str) -> bool:
     first = query.replace("DJ", "J")[0], record.replace("DJ", "J")[0]
     vowel_initial = all(letter in "AEIOUY" for letter in first)
     return (first[0] == first[1] or vowel_initial) and skeleton(query) == skeleton(record)
+
+
+def other_syllables(query: str, record: str) -> bool:
+    """Two one-syllable tokens (`nucleus`) whose vowels are not one romanisation apart: DANG
+    and DUONG, DUNG and DANG, GAO and GUO are other Vietnamese and Chinese names, though
+    metaphone and their consonants make them one (on a million persons they were half the
+    false positives left). A romanisation trades a vowel for one of its kind (JONG and JUNG,
+    SU and SOU, ALI and ALY) or adds or drops one (JEONG and JUNG, HWAN and HOUAN, LO and
+    LUO), and a typo may swap two (RYONG, ROYNG): those stay alike. Vowels of the other
+    kind (front A, E, I, Y for back O, U, W), or two vowels more, make another syllable.
+    Tokens of more syllables are left to the other tests: there one vowel typed for another
+    (NIDAL, NODAL) is a typo, not another name."""
+    one, other = nucleus(query), nucleus(record)
+    if one is None or other is None or Indel.distance(one, other) <= 1:
+        return False
+    swapped = len(one) == len(other) and sorted(one) == sorted(other)
+    return not (swapped and OSA.distance(one, other) == 1)
+
+
+VOWEL_RUNS = re.compile(r"[AEIOUYW]+")
+VOWEL_KINDS = str.maketrans("AEIYOUW", "FFFFBBB")
+"""Front (F) and back (B) vowels: romanisations of one sound stay within a kind (Arabic
+fatha as A or E, kasra as I, E or EE; damma as O, U or OU; Korean and Chinese O and U)."""
+
+
+@lru_cache(maxsize=1 << 16)
+def nucleus(token: str) -> str | None:
+    """The vowels of a one-syllable token (one run of vowels, W and Y among them: DUONG,
+    HWAN, NGUYEN), each as its kind (`VOWEL_KINDS`); None for a token of more syllables."""
+    runs = VOWEL_RUNS.findall(token)
+    return runs[0].translate(VOWEL_KINDS) if len(runs) == 1 else None
 
 
 @lru_cache(maxsize=1 << 16)

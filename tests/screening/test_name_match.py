@@ -293,7 +293,7 @@ def vietnamese(tmp_path_factory: pytest.TempPathFactory) -> Data:
 def test_a_nationality_or_sex_that_differs_lowers_the_score_and_says_so(
     vietnamese: Data,
 ) -> None:
-    query = {"surname": "DUONG", "given_names": "THI MAI", "dob": "1990-07-01"}
+    query = {"surname": "DANG", "given_names": "THI MAI", "dob": "1990-07-01"}
     agreeing = _screen(vietnamese, nationality="VNM", sex="F", **query)["matches"][0]
     silent = _screen(vietnamese, **query)["matches"][0]
     other_state = _screen(vietnamese, nationality="FRA", sex="F", **query)["matches"][0]
@@ -336,3 +336,51 @@ def test_a_sex_that_is_not_m_f_or_x_is_refused(vietnamese: Data) -> None:
     [result] = vietnamese.screen([{"db": "NOMINAL", "surname": "NGUYEN", "sex": "MALE"}])
     assert result["error"]["code"] == "bad_query"
     assert "queries[0].sex: 'MALE' is not M, F or X" in result["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("DANG", "DUONG"), ("DUNG", "DANG"), ("GAO", "GUO"), ("HOANG", "HUONG"), ("TAN", "TUN")],
+)
+def test_syllables_of_another_vowel_are_other_names(one: str, other: str) -> None:
+    """Vietnamese and Chinese surnames that metaphone (TNK, K) or their consonants make one."""
+    from screening.name_match import _token_similarity, other_syllables
+
+    assert other_syllables(one, other) and other_syllables(other, one)
+    assert _token_similarity(one, other) == (0.0, "")
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("JONG", "JUNG"), ("JEONG", "JUNG"), ("SU", "SOU"), ("HWAN", "HOUAN"), ("LO", "LUO"),
+     ("ALI", "ALY"), ("RYONG", "ROYNG"), ("HONG", "HUONG"), ("NIDAL", "NODAL"),
+     ("MUHAMMAD", "MOHAMMED")],
+)  # fmt: skip
+def test_romanisations_and_typos_of_one_syllable_stay_alike(one: str, other: str) -> None:
+    """One vowel of the same kind, one more or fewer, or two swapped: one name; a vowel of
+    the other kind in a token of several syllables is a typo (NIDAL, NODAL)."""
+    from screening.name_match import _token_similarity, other_syllables
+
+    assert not other_syllables(one, other)
+    assert _token_similarity(one, other)[0] >= 0.8
+
+
+VIETNAMESE = [
+    {"surname": "DUONG", "given_names": "THI MAI", "dob": "2000", "nationality": "VNM",
+     "sex": "F", "reference": "D1"},
+    {"surname": "NGUYEN", "given_names": "VAN QUANG", "dob": "1985", "nationality": "VNM",
+     "sex": "M", "reference": "D2"},
+]  # fmt: skip
+
+
+def test_a_vietnamese_surname_of_another_vowel_is_no_hit(tmp_path: Path) -> None:
+    """THI MAI DANG is not THI MAI DUONG listed with the same year of birth (Dang and Duong
+    are two surnames), while NGUYEN VAN QUANG typed as NGUYEN VAN QOANG still is."""
+    _load(tmp_path / "data", "NOMINAL", VIETNAMESE)
+    data = open_data(tmp_path / "data")
+    other = _screen(data, surname="DANG", given_names="THI MAI", dob="2000-07-01",
+                    nationality="VNM", sex="F")  # fmt: skip
+    assert not other["hit"]
+    same = _screen(data, surname="NGUYEN", given_names="VAN QOANG", dob="1985-03-02",
+                   nationality="VNM", sex="M")  # fmt: skip
+    assert same["hit"] and _top(same) == "D2"
