@@ -8,9 +8,12 @@ and hand out zero-copy views of its sections (FORMAT.md, "The container").
 
 from __future__ import annotations
 
+import errno
 import mmap
 import os
+import queue
 import struct
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -51,6 +54,25 @@ class Section:
     offset: int
     length: int
     checksum: int
+
+
+COPY_BUFFER = 1 << 20
+"""Bytes a `FileBytes` chunk is copied through at a time: small enough to stay in cache."""
+
+
+@dataclass(frozen=True)
+class FileBytes:
+    """A chunk of a section that is already in a file (a builder's spool): `length` bytes
+    from `offset` of the open file `fd`.
+
+    They are read into one small buffer, checksummed there and written from it: 0.3 s of
+    system time for 842 MB on the bench's VM, where `write()` straight from a mapping of
+    the spool took 1.6 to 4.0 s (a 10-million-record commit's largest serial step). No
+    chunk of the spool is mapped into this process at all."""
+
+    fd: int
+    offset: int
+    length: int
 
 
 SectionData = bytes | bytearray | memoryview | np.ndarray
@@ -96,33 +118,126 @@ def _atomic_output(path: Path) -> Iterator[BinaryIO]:
 def write_container(
     path: Path,
     magic: bytes,
-    sections: Sequence[tuple[str, SectionData | Iterable[SectionData]]],
+    sections: Sequence[tuple[str, SectionData | Iterable[SectionData | FileBytes]]],
     created_ns: int | None = None,
 ) -> None:
     """Write a whole container atomically; a section may be given as an iterable of chunks.
 
-    Chunked sections are streamed, so a multi-GiB section is never joined in memory.
+    Chunked sections are streamed, so a multi-GiB section is never joined in memory; a
+    chunk may be bytes already in a file (`FileBytes`), copied through a small buffer.
+    Chunks are written and checksummed on a second thread while this one makes the next
+    (`_WritingThread`), so a lazily made section costs the larger of the two, not the sum.
     """
     table_end = HEADER_SIZE + SECTION_ENTRY_SIZE * len(sections)
     with _atomic_output(path) as out:
-        out.write(b"\0" * _aligned(table_end))
-        entries = [_write_section(out, name, data) for name, data in sections]
-        file_size = out.tell()
-        _write_header(out, magic, entries, file_size, created_ns)
+        writing = _WritingThread(out)
+        try:
+            writing.write(b"\0" * _aligned(table_end))
+            placed = [_place_section(writing, name, data) for name, data in sections]
+            writing.finish()
+        finally:
+            writing.close()
+        entries = [
+            Section(name, start, length, digest.intdigest())
+            for name, start, length, digest in placed
+        ]
+        _write_header(out, magic, entries, writing.position, created_ns)
 
 
-def _write_section(out: BinaryIO, name: str, data: SectionData | Iterable[SectionData]) -> Section:
-    start = _aligned(out.tell())
-    out.write(b"\0" * (start - out.tell()))
+def _place_section(
+    writing: _WritingThread, name: str, data: SectionData | Iterable[SectionData | FileBytes]
+) -> tuple[str, int, int, xxhash.xxh3_64]:
+    """Queue a section's padding and chunks; returns (name, start, length, its digest, whose
+    value is known once the writing thread has finished)."""
+    start = _aligned(writing.position)
+    writing.write(b"\0" * (start - writing.position))
     digest = xxhash.xxh3_64()
-    chunks: Iterable[SectionData] = (
+    chunks: Iterable[SectionData | FileBytes] = (
         [data] if isinstance(data, bytes | bytearray | memoryview | np.ndarray) else data
     )
     for chunk in chunks:
-        view = _as_bytes_view(chunk)
-        digest.update(view)
-        out.write(view)
-    return Section(name, start, out.tell() - start, digest.intdigest())
+        writing.write(chunk if isinstance(chunk, FileBytes) else _as_bytes_view(chunk), digest)
+    return name, start, writing.position - start, digest
+
+
+QUEUED_CHUNKS = 2
+"""Chunks made ahead of the one being written: bounds the memory they hold."""
+
+
+class _WritingThread:
+    """Writes and checksums a container's chunks, in order, on a second thread.
+
+    The commit of a load makes sections with numpy (the key rows by slot) and writes them
+    to the page cache; both release the GIL, so on two cores one chunk is written while
+    the next is made. The caller tracks the position (every chunk's length is known when
+    it is queued), so sections are placed without waiting; a failed write is raised to
+    the caller at its next `write` or at `finish`, and the chunks after it are dropped."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self.position = 0
+        self._queue: queue.Queue[tuple[memoryview | FileBytes, xxhash.xxh3_64 | None] | None]
+        self._queue = queue.Queue(QUEUED_CHUNKS)
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="write_container", daemon=True)
+        self._thread.start()
+
+    def write(
+        self, chunk: bytes | memoryview | FileBytes, digest: xxhash.xxh3_64 | None = None
+    ) -> None:
+        if self._error is not None:
+            raise self._error
+        view = chunk if isinstance(chunk, FileBytes) else memoryview(chunk)
+        self._queue.put((view, digest))
+        self.position += view.length if isinstance(view, FileBytes) else view.nbytes
+
+    def finish(self) -> None:
+        """Wait until every queued chunk is written; raise what a write raised."""
+        self.close()
+        if self._error is not None:
+            raise self._error
+        if self._out.tell() != self.position:
+            raise OSError(errno.EIO, f"wrote {self._out.tell()} bytes, {self.position} queued")
+
+    def close(self) -> None:
+        """Stop the thread once the queued chunks are done (at once after a failure)."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    _write_chunk(self._out, *item)
+                except BaseException as error:
+                    self._error = error
+
+
+def _write_chunk(
+    out: BinaryIO, chunk: memoryview | FileBytes, digest: xxhash.xxh3_64 | None
+) -> None:
+    if isinstance(chunk, FileBytes):
+        _copy_file_bytes(out, chunk, digest or xxhash.xxh3_64())
+        return
+    if digest is not None:
+        digest.update(chunk)
+    out.write(chunk)
+
+
+def _copy_file_bytes(out: BinaryIO, chunk: FileBytes, digest: xxhash.xxh3_64) -> None:
+    buffer = memoryview(bytearray(min(COPY_BUFFER, chunk.length)))
+    copied = 0
+    while copied < chunk.length:
+        wanted = buffer[: min(len(buffer), chunk.length - copied)]
+        got = os.preadv(chunk.fd, [wanted], chunk.offset + copied)
+        if got == 0:
+            raise OSError(errno.EIO, f"spool ends {chunk.length - copied} bytes early")
+        digest.update(wanted[:got])
+        out.write(wanted[:got])
+        copied += got
 
 
 def _encode_name(name: str) -> bytes:

@@ -98,15 +98,20 @@ def rows_by_slot(slots: np.ndarray, rows: np.ndarray) -> Iterator[np.ndarray]:
     """The key section of a slot array, a chunk of slots at a time: row p holds the key of
     the entry in slot p (`rows` are by entry), an empty slot's row is zeros; so a probe
     reads slot and row at once. Rows are gathered as single items of `width` bytes (a void
-    dtype): ~2.5x faster than numpy's gather of 2-D rows, ~1 s of a 10M-record commit."""
+    dtype): ~2.5x faster than numpy's gather of 2-D rows. One `np.take` a chunk, empty slots
+    included (clipped to the last row, then zeroed), is twice as fast again as indexing the
+    occupied slots alone: ~0.4 s at 10 million entries. `slots` are `build_slots` over these
+    rows: each entry is a row's number or empty, so clipping never hides a bad one."""
     width = rows.shape[1]
     items = np.ascontiguousarray(rows).view(f"V{width}").reshape(-1)
     for first in range(0, len(slots), ROW_CHUNK):
-        entries = slots[first : first + ROW_CHUNK] & np.uint64(LOW32)
-        occupied = np.flatnonzero(entries != np.uint64(EMPTY_ENTRY))
-        placed = np.zeros(len(entries), dtype=items.dtype)
-        placed[occupied] = items[entries[occupied].astype(np.int64)]
-        yield placed.view(np.uint8).reshape(len(entries), width)
+        entries = (slots[first : first + ROW_CHUNK] & np.uint64(LOW32)).view(np.int64)
+        if not len(items):  # no entries: every slot is empty (take refuses an empty source)
+            yield np.zeros((len(entries), width), dtype=np.uint8)
+            continue
+        placed = np.take(items, entries, mode="clip").view(np.uint8).reshape(-1, width)
+        placed[entries == EMPTY_ENTRY] = 0
+        yield placed
 
 
 def fixed_width_keys(blob: np.ndarray, offsets: np.ndarray, width: int) -> np.ndarray:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import array
 import itertools
-import mmap
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,7 +22,7 @@ import numpy as np
 import orjson
 from pyroaring import BitMap, FrozenBitMap
 
-from indexes.container import Container, write_container
+from indexes.container import Container, FileBytes, write_container
 from indexes.errors import CorruptFileError, LimitError
 from indexes.hash_index import (
     EMPTY_ENTRY,
@@ -46,7 +45,6 @@ from indexes.vectors import VectorColumn, VectorSpool
 
 SEGMENT_MAGIC = b"SCRNSEG\x00"
 SEGMENT_SUFFIX = ".seg"
-SPOOL_CHUNK = 64 << 20
 MAX_KEYS_PER_RECORD = 255
 EMPTY_BITMAP = FrozenBitMap()
 EMPTY_SERIALIZED = len(EMPTY_BITMAP.serialize())
@@ -80,7 +78,8 @@ class Record(NamedTuple):
 class PackedRecords:
     """Records packed elsewhere, laid end to end: each is msgpack [identity, data]."""
 
-    records: bytes | memoryview
+    records: bytes | memoryview | FileBytes
+    """The records' bytes, or where in a file they already are (a block worker's spool)."""
     record_lengths: np.ndarray
     keys: bytes | memoryview
     key_lengths: np.ndarray
@@ -123,7 +122,8 @@ class SegmentBuilder:
     """Streams records to a spool file, keeps only keys and hashes in memory, then writes.
 
     Memory stays near 30 bytes a record plus the keys, so 100 million records build in a
-    few GiB; the records themselves are copied once from the spool into the segment.
+    few GiB; the records themselves are copied once from the spool into the segment (from
+    this builder's spool, or from the file a block worker wrote them to: `add_packed`).
     """
 
     def __init__(self, directory: Path, name: str, db: str) -> None:
@@ -133,6 +133,10 @@ class SegmentBuilder:
         self.records = 0
         # Held across calls and closed by finish() or close(): no `with` can span that.
         self._spool = tempfile.TemporaryFile(dir=directory, prefix=f".{name}.spool-")  # noqa: SIM115
+        self._spool_end = 0
+        self._record_pieces: list[FileBytes] = []
+        """Where the records are, in order: runs of this spool, or of another file's."""
+        self._piece_starts: np.ndarray | None = None
         self._record_offsets: list[np.ndarray] = [np.zeros(1, dtype=np.uint64)]
         self._record_end = 0
         self._keys: list[bytes | memoryview] = []
@@ -175,7 +179,10 @@ class SegmentBuilder:
         Nothing is done per record in Python but hashing."""
         first = self.records
         count = len(packed.record_lengths)
-        self._append_records(packed.records, packed.record_lengths)
+        if isinstance(packed.records, FileBytes):
+            self._append_spooled(packed.records, packed.record_lengths)
+        else:
+            self._append_records(packed.records, packed.record_lengths)
         self._keys.append(packed.keys)
         self._key_offsets.append(
             np.cumsum(packed.key_lengths, dtype=np.uint64) + np.uint64(self._key_end)
@@ -231,9 +238,32 @@ class SegmentBuilder:
         self.records += count
 
     def _append_records(self, blob: bytes | memoryview, lengths: np.ndarray) -> None:
+        size = len(memoryview(blob).cast("B"))
+        self._spool.write(blob)
+        self._add_piece(FileBytes(self._spool.fileno(), self._spool_end, size))
+        self._spool_end += size
+        self._note_records(lengths)
+
+    def _append_spooled(self, where: FileBytes, lengths: np.ndarray) -> None:
+        """Records another process already wrote to a file this one can read (a block
+        worker's spool): only their place is kept, and the segment copies them from there."""
+        if int(lengths.sum(dtype=np.uint64)) != where.length:
+            raise ValueError(f"records of {int(lengths.sum())} bytes in {where.length} spooled")
+        self._add_piece(where)
+        self._note_records(lengths)
+
+    def _add_piece(self, piece: FileBytes) -> None:
+        """A run of records after the others; it extends the last one if it follows it."""
+        self._piece_starts = None
+        last = self._record_pieces[-1] if self._record_pieces else None
+        if last is not None and last.fd == piece.fd and last.offset + last.length == piece.offset:
+            self._record_pieces[-1] = FileBytes(last.fd, last.offset, last.length + piece.length)
+        elif piece.length:
+            self._record_pieces.append(piece)
+
+    def _note_records(self, lengths: np.ndarray) -> None:
         self._offsets_cache = None
         ends = np.cumsum(lengths, dtype=np.uint64) + np.uint64(self._record_end)
-        self._spool.write(blob)
         self._record_offsets.append(ends)
         if len(ends):
             self._record_end = int(ends[-1])
@@ -297,8 +327,14 @@ class SegmentBuilder:
             self._record_offsets = [self._offsets_cache]
         offsets = self._offsets_cache
         start, end = int(offsets[record]), int(offsets[record + 1])
+        if self._piece_starts is None:
+            lengths = [piece.length for piece in self._record_pieces]
+            self._piece_starts = np.cumsum([0, *lengths], dtype=np.int64)
+        number = int(np.searchsorted(self._piece_starts, start, "right")) - 1
+        piece = self._record_pieces[number]
+        at = piece.offset + start - int(self._piece_starts[number])
         self._spool.flush()
-        return os.pread(self._spool.fileno(), end - start, start)
+        return os.pread(piece.fd, end - start, at)
 
     def finish(self, created_ns: int | None = None) -> Path:
         """Write the segment file atomically and return its path."""
@@ -390,15 +426,11 @@ class SegmentBuilder:
             if len(ends):
                 start = ends[-1:]
 
-    def _spooled(self) -> Iterator[memoryview]:
-        """The spooled records, a mapped chunk at a time: written to the segment straight
-        from the page cache (no copy through a buffer), each chunk unmapped once written,
-        so a multi-GiB spool never adds more than a chunk or two to the resident set."""
+    def _spooled(self) -> list[FileBytes]:
+        """Where the records are, copied into the segment by `write_container` through a
+        small buffer: a multi-GiB spool never adds more than that buffer to the resident set."""
         self._spool.flush()
-        for start in range(0, self._record_end, SPOOL_CHUNK):
-            size = min(SPOOL_CHUNK, self._record_end - start)
-            fileno = self._spool.fileno()
-            yield memoryview(mmap.mmap(fileno, size, access=mmap.ACCESS_READ, offset=start))
+        return list(self._record_pieces)
 
     def close(self) -> None:
         self._spool.close()

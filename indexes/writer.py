@@ -126,9 +126,14 @@ class Writer:
         try:
             yield
         except OSError as error:
-            raise WriteError(
-                self.directory, error, self._manifest.generation, self._generation_on_disk()
-            ) from error
+            raise self.write_error(error) from error
+
+    def write_error(self, error: OSError) -> WriteError:
+        """`error`, met while writing for this writer (in this process or another: a block
+        worker's spool), as the `WriteError` that says what readers see now."""
+        return WriteError(
+            self.directory, error, self._manifest.generation, self._generation_on_disk()
+        )
 
     def _generation_on_disk(self) -> int:
         try:

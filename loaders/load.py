@@ -9,16 +9,17 @@ the reject report with its line number and the reason.
 from __future__ import annotations
 
 import errno
+import importlib
 import mmap
 import re
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, overload
 
-import numpy as np
 import orjson
 import pyarrow as pa
 from tqdm import tqdm
@@ -26,7 +27,13 @@ from tqdm import tqdm
 from indexes import Deletion, IndexStoreError, PackedRecords, Record, Writer
 from indexes.errors import WriteError
 from indexes.writer import compact_if_fragmented
-from loaders.block_pool import StagedBlock, block_pool, staged_blocks
+from loaders.block_pool import (
+    SpoolWriteError,
+    StagedBlock,
+    block_pool,
+    buffer_of,
+    staged_blocks,
+)
 from loaders.catalog import DATABASES, Database, database, lookup_names
 from loaders.columnar import column_loadable, csv_chunks
 from loaders.normalise import FieldError, state
@@ -129,6 +136,18 @@ def load(
     progress: bool = False,
 ) -> LoadResult:
     """Validate and store every upload in one publish; see the module docstring."""
+    with small_pages():
+        return _load(data_dir, db_code, owner, uploads, report, progress)
+
+
+def _load(
+    data_dir: Path,
+    db_code: str,
+    owner: str,
+    uploads: Sequence[Upload],
+    report: Path | None,
+    progress: bool,
+) -> LoadResult:
     db = _loadable(db_code)
     owner = _owner(owner)
     _check_data_dir(data_dir)
@@ -141,7 +160,7 @@ def load(
     try:
         # the pool before the writer: its workers are forked without the database lock
         with (
-            block_pool(column_bytes if column_loadable(db) else 0) as pool,
+            block_pool(column_bytes if column_loadable(db) else 0, data_dir) as pool,
             Writer(data_dir / db.code, db.code) as writer,
         ):
             for number, upload in enumerate(uploads):
@@ -163,6 +182,32 @@ def load(
     result.housekeeping = _merge_small_segments(data_dir / db.code, db.code)
     result.seconds = time.perf_counter() - started
     return result
+
+
+@contextmanager
+def small_pages() -> Iterator[None]:
+    """numpy's arrays in 4 KiB pages while a load runs (its block workers, forked inside,
+    too), not the huge pages numpy asks for every array of 4 MiB or more.
+
+    A load's large arrays are temporaries, made and freed in turn (the commit's sorts and
+    slot arrays: ~10 of 80 MB at 10 million records), and on the 2-core VM of
+    bench/RESULTS.md a fresh huge page costs the kernel far more than the small pages it
+    replaces: an 80 MB `np.arange` took 0.29 s of system time, 0.06 s in small pages,
+    and `build_slots` of 10 million keys 1.7 s (1.3 s of it the kernel's), 0.7 s. The
+    setting is numpy's own (`NUMPY_MADVISE_HUGEPAGE`), restored afterwards; a numpy
+    without it changes nothing."""
+    try:
+        toggle = importlib.import_module("numpy._core.multiarray")._set_madvise_hugepage
+    except (ImportError, AttributeError):
+        toggle = None
+    if toggle is None:
+        yield
+        return
+    previous = toggle(False)
+    try:
+        yield
+    finally:
+        toggle(previous)
 
 
 def _what_to_do(error: WriteError, data_dir: Path) -> str:
@@ -277,18 +322,21 @@ def _column_batches(
     columns = read_csv_header(upload.name, stream)
     _check_key_columns(db, upload, columns)
     chunks = csv_chunks(stream, first_line=2)
-    for staged in staged_blocks(pool, db.code, owner, upload.name, columns, chunks):
-        plain = staged.plain
-        if len(plain.lines):
-            writer.upsert_packed(_packed(staged), plain.lines + base)
-            result.accepted += len(plain.lines)
-        yield staged.others
+    try:
+        for staged in staged_blocks(pool, db.code, owner, upload.name, columns, chunks):
+            plain = staged.plain
+            if len(plain.lines):
+                writer.upsert_packed(_packed(staged), plain.lines + base)
+                result.accepted += len(plain.lines)
+            yield staged.others
+    except SpoolWriteError as error:  # a worker's write of this load's records
+        raise writer.write_error(error) from error
 
 
 def _packed(staged: StagedBlock) -> PackedRecords:
     plain = staged.plain
-    records, record_lengths = _buffer_of(plain.records)
-    keys, key_lengths = _buffer_of(plain.keys)
+    records, record_lengths = staged.packed_records()
+    keys, key_lengths = buffer_of(plain.keys)
     return PackedRecords(
         records,
         record_lengths,
@@ -328,14 +376,6 @@ class BytesList(Sequence[bytes]):
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._converted())
-
-
-def _buffer_of(values: pa.Array) -> tuple[memoryview, np.ndarray]:
-    """The bytes of a binary or string array end to end, and each value's length."""
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)
-    offsets = offsets[values.offset : values.offset + len(values) + 1]
-    data = memoryview(values.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
-    return data, np.diff(offsets).astype(np.uint64)
 
 
 def _of_this_db(

@@ -260,6 +260,13 @@ def test_fixed_width_rows_keep_nul_bytes_and_the_empty_key_exact() -> None:
             assert found[0][: int(found_length[0])].tobytes() == keys[entry]
 
 
+def test_rows_by_slot_of_no_entries_are_empty_rows() -> None:
+    built = build_slots(np.empty(0, dtype=np.uint64))
+    [placed] = list(rows_by_slot(built.slots, np.empty((0, 12), dtype=np.uint8)))
+    assert placed.shape == (len(built.slots), 12)
+    assert not placed.any()
+
+
 def test_rows_by_slot_are_the_same_whatever_the_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     keys = [b"K%d" % number for number in range(50)]
     blob = np.frombuffer(b"".join(keys), dtype=np.uint8)
