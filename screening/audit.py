@@ -141,25 +141,17 @@ def databases_of(queries: Sequence[object]) -> list[str]:
 class Audit:
     """The journals of one process: the audit trail and one hits journal per owner."""
 
-    def __init__(
-        self,
-        data: Path,
-        rotate_at: int,
-        sync_interval: float,
-        worker: int = 0,
-        prefill: int = 0,
-    ) -> None:
+    def __init__(self, data: Path, rotate_at: int, sync_interval: float, worker: int = 0) -> None:
         self.data = data
         self.rotate_at = rotate_at
         self.worker = worker
-        self.prefill = prefill
         self.syncer = Syncer(sync_interval)
         self.trail = self._journal(audit_directory(data))
         self._hits: dict[str, Journal] = {}
         self._hits_lock = threading.Lock()
 
     def _journal(self, directory: Path) -> Journal:
-        journal = Journal(directory, self.rotate_at, self.worker, self.prefill)
+        journal = Journal(directory, self.rotate_at, self.worker)
         self.syncer.journals.append(journal)
         return journal
 

@@ -186,7 +186,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _print_trail(data: Path, keep: TrailFilter, follow: bool) -> None:
     """Print the trail's lines; with `follow`, go on printing new ones as they come, like
-    `tail -f` (which cannot follow a file whose lines are written over zeros)."""
+    `tail -f` of every worker's stream at once, merged in time order."""
     from screening.audit import audit_directory, read_horizon, read_trail
     from screening.journal import Position, line_file
 

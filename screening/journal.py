@@ -6,7 +6,7 @@ number; `w0-2` if `w0` is taken), each holding `00000001.jsonl`, `00000002.jsonl
 newest is the one written to) and `LOCK`. Why this shape:
 
 - A writer owns its stream: it holds an exclusive `flock` of the stream's `LOCK` from its
-  first append to its close, so an append is one `pwrite()` of complete lines, each ending
+  first append to its close, so an append is one `write()` of complete lines, each ending
   in `\\n`, with no lock, stat or seek per append (the flocks and fstat of a file all
   processes shared cost ~10 us of CPU an append, two per check that hits). The kernel
   drops a dead process's lock; the next owner ends a torn last line it left (a write cut
@@ -18,19 +18,6 @@ newest is the one written to) and `LOCK`. Why this shape:
   N+1 before reading N knows that N's tail is final.
 - Durability: the lines are in the page cache when `append` returns, so a killed worker
   loses nothing; `Syncer` fdatasyncs them in batches, on a thread, moments later.
-- Zero-filled space ahead (`prefill` bytes at most, as PostgreSQL fills its WAL files):
-  the syncer's thread writes zeros past the end of the lines before they are needed, so an
-  append overwrites blocks the file already has, within its size. An append that grows a
-  file must join the file system's journal (ext4: a jbd2 handle for the new size), and
-  waits there whenever a commit is under way, which a 5 ms fdatasync of a busy server or a
-  large load makes often (appends stalled 5-80 ms in the measure of bench/RESULTS.md);
-  one that overwrites does not, and the fdatasync that follows has only data to flush. A
-  line never holds a NUL byte (JSON escapes it), so the data of the file written to ends
-  at its first NUL. A file is cut to its data when it is sealed and when its owner
-  closes; one found with zeros at its end by the next owner was left by a process that
-  died, perhaps in a crash that lost a page before others: it is sealed as it is (a
-  sealed file is read to its end, zeros and all, and the zeros of a lost page before a
-  line are dropped).
 - Reading: `scan` merges the streams (in the order of the lines' first bytes, which the
   service's writers make their time: audit.py) and yields each complete line with its
   stream and the `Position` after it (file number, byte offset). A `Cursor` holds one
@@ -77,12 +64,6 @@ WRITABLE_MODE = 0o600
 """Journal files hold who checked what: readable by the service's user only."""
 SEALED_MODE = 0o400
 READ_BLOCK = 1 << 20
-PREFILL_FIRST = 64 << 10
-"""The first zero-filled step of a file; each next one is twice the last, up to the
-journal's `prefill`, so a journal written to rarely (one country's hits) stays small."""
-ZEROS = bytes(1 << 20)
-PAGE = 4096
-NUL = b"\0"
 MERGE_KEY = 40
 """Bytes at the start of a line that order the streams' lines when they are merged: the
 service's lines begin with their time (`{"at":"2026-11-23T08:00:00.000000Z"`)."""
@@ -149,12 +130,10 @@ class Journal:
     writes to leaves no trace.
     """
 
-    def __init__(self, directory: Path, rotate_at: int, worker: int = 0, prefill: int = 0) -> None:
+    def __init__(self, directory: Path, rotate_at: int, worker: int = 0) -> None:
         self.directory = directory
         self.rotate_at = rotate_at
         self.worker = worker
-        self.prefill_limit = prefill
-        """The most zero-filled space `prefill` keeps ahead of the lines; 0: none."""
         self.stream: str | None = None
         """The name of the stream this process owns, once it has appended."""
         self._lock = threading.Lock()
@@ -168,38 +147,23 @@ class Journal:
         self._new_entries: set[Path] = set()
         """Directories that gained a file or folder: fsynced by the next `sync`."""
         self._dirty = False
-        self._ready = 0
-        """Where the zero-filled space of the file written to ends (0: it has none)."""
-        self._step = 0
-        self._filling: int | None = None
-        """Where the space being zero-filled now begins; appends stay before it."""
-        self._filled = threading.Condition(self._lock)
 
     def append(self, lines: bytes) -> None:
-        """Write complete lines (each ending in `\\n`) in one `pwrite()`; JournalError if not."""
+        """Write complete lines (each ending in `\\n`) in one `write()`; JournalError if not."""
         if not lines.endswith(b"\n"):
             raise ValueError("a journal takes complete lines, each ending in a newline")
         with self._lock:
             try:
-                while self._in_the_way_of_filling(len(lines)):
-                    self._filled.wait()  # rare: `prefill` keeps a whole step ahead
                 size = self._size
                 if size is None or size >= self.rotate_at:
                     size = self._writable()
                 self._size = None  # unknown until the write is whole
-                self._size = size + _write_all(self._fd_now(), lines, size)
+                self._size = size + _write_all(self._fd_now(), lines)
             except OSError as error:
                 raise JournalError(
                     f"{self.directory}: cannot append: {error.strerror or error}"
                 ) from None
             self._dirty = True
-
-    def _in_the_way_of_filling(self, length: int) -> bool:
-        """Whether an append of `length` bytes now would write where zeros are being
-        written, or rotate (cut) the file being filled."""
-        if self._filling is None:
-            return False
-        return self._size is None or self._size + length > self._filling
 
     def _fd_now(self) -> int:
         assert self._fd is not None
@@ -211,29 +175,14 @@ class Journal:
         if self._fd is None:
             self._claim()
         assert self._fd is not None
-        known = self._size  # a full file's: no need to look for the end of its lines
         while True:
             status = os.fstat(self._fd)
             writable = bool(status.st_mode & stat.S_IWUSR)
-            if known is not None:
-                size = known
-            else:
-                size = _data_end(self._fd, status.st_size) if writable else 0
-            known = None
-            left_by_the_dead = size < status.st_size and not self._ready
-            if writable and size < self.rotate_at and not left_by_the_dead:
-                return _ended(self._fd, size)
+            if writable and status.st_size < self.rotate_at:
+                return _ended(self._fd, status.st_size)
             if writable:
-                self._seal(size)
+                os.fchmod(self._fd, SEALED_MODE)
             self._switch(self._number + 1)
-
-    def _seal(self, size: int) -> None:
-        """Cut the file written to at `size` (its zeros) and make it read-only: never
-        written again."""
-        assert self._fd is not None
-        if os.fstat(self._fd).st_size > size:
-            os.ftruncate(self._fd, size)
-        os.fchmod(self._fd, SEALED_MODE)
 
     def _claim(self) -> None:
         """Own a stream: `w<worker>`, or the first of `w<worker>-2`, `-3` ... no live
@@ -269,7 +218,7 @@ class Journal:
         """Append to file `number` of the stream from now on (created if missing)."""
         folder = self._stream_directory()
         path = file_path(folder, number)
-        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
         try:
             fd = os.open(path, flags, WRITABLE_MODE)
         except PermissionError:
@@ -279,7 +228,6 @@ class Journal:
         if self._fd is not None:
             self._retired.append(self._fd)
         self._fd, self._number = fd, number
-        self._ready = self._step = 0
         self._new_entries.add(folder)
 
     def sync(self) -> None:
@@ -300,52 +248,10 @@ class Journal:
         for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
             fsync_directory(folder)
 
-    def prefill(self) -> None:
-        """Write zeros ahead of the lines when less than a step is left, then fdatasync
-        them (the new size and blocks: the file system's journal commit, here rather than
-        in the next sync of lines): called by `Syncer`'s thread after its syncs, while
-        appends go on before the space being filled, and into it once it is written."""
-        with self._lock:
-            start_end = self._space_to_fill()
-            if start_end is None:
-                return
-            start, end = start_end
-            fd, self._filling = self._fd_now(), start
-        filled = False
-        try:
-            for offset in range(start, end, len(ZEROS)):
-                _write_all(fd, memoryview(ZEROS)[: min(len(ZEROS), end - offset)], offset)
-            filled = True
-        finally:
-            with self._lock:
-                self._filling = None
-                if filled and fd == self._fd:
-                    self._ready = end
-                self._filled.notify_all()
-        os.fdatasync(fd)  # a rotation meanwhile only retires fd: closed by the next sync
-
-    def _space_to_fill(self) -> tuple[int, int] | None:
-        """The bytes to zero-fill now, if any: from the end of the filled space (or of the
-        lines) to two steps past the lines, never past `rotate_at`."""
-        size = self._size
-        if not self.prefill_limit or self._fd is None or size is None:
-            return None
-        if self._step and self._ready - size >= self._step:
-            return None
-        self._step = min(max(2 * self._step, PREFILL_FIRST), self.prefill_limit)
-        ahead = -(-(size + 2 * self._step) // PAGE) * PAGE  # to a whole block
-        start, end = max(self._ready, size), min(ahead, self.rotate_at)
-        return (start, end) if start < end else None
-
     def close(self) -> None:
-        """Sync, cut the file to its lines, and close (which gives the stream up); only
-        once nothing appends any more."""
+        """Sync and close (which gives the stream up); only once nothing appends any more."""
         self.sync()
         with self._lock:
-            fd, size = self._fd, self._size
-            if fd is not None and size is not None and os.fstat(fd).st_size > size:
-                os.ftruncate(fd, size)
-                os.fdatasync(fd)
             for fd in (self._fd, self._lock_fd):
                 if fd is not None:
                     os.close(fd)
@@ -361,33 +267,21 @@ def _sealed(path: Path) -> bool:
 
 
 def _ended(fd: int, size: int) -> int:
-    """The size of a file's data after ending its torn last line (a write cut short)."""
+    """The size of a file after ending its torn last line (a write cut short), if any."""
     if size and os.pread(fd, 1, size - 1) != b"\n":
-        return size + _write_all(fd, b"\n", size)
+        return size + _write_all(fd, b"\n")
     return size
 
 
-def _data_end(fd: int, size: int) -> int:
-    """Where the data of a file of `size` bytes ends: before its trailing zeros."""
-    end = size
-    while end:
-        block = os.pread(fd, min(end, READ_BLOCK >> 4), end - min(end, READ_BLOCK >> 4))
-        kept = len(block.rstrip(NUL))
-        if kept:
-            return end - len(block) + kept
-        end -= len(block)
-    return 0
-
-
-def _write_all(fd: int, data: bytes | memoryview, offset: int) -> int:
-    """Write all of `data` at `offset`; returns its length."""
-    view = memoryview(data)
+def _write_all(fd: int, lines: bytes) -> int:
+    """Write all of `lines`; returns their length."""
+    view = memoryview(lines)
     while view:
-        written = os.pwrite(fd, view, offset)
+        written = os.write(fd, view)
         if written == 0:
             raise OSError(errno.ENOSPC, "no space left on the device")
-        view, offset = view[written:], offset + written
-    return len(data)
+        view = view[written:]
+    return len(lines)
 
 
 class Syncer:
@@ -417,23 +311,13 @@ class Syncer:
             self.sync_all()
 
     def sync_all(self) -> None:
-        journals = list(self.journals)
-        for journal in journals:
+        for journal in list(self.journals):
             try:
                 journal.sync()
             except OSError as error:
                 log.error(
                     "%s: fdatasync failed: %s; lines written just before may be lost if the"
                     " machine crashes now",
-                    journal.directory,
-                    error.strerror or error,
-                )
-        for journal in journals:  # after every sync: a fill must not delay one
-            try:
-                journal.prefill()
-            except OSError as error:
-                log.warning(
-                    "%s: cannot write zeros ahead of the lines: %s; appends grow the file",
                     journal.directory,
                     error.strerror or error,
                 )
@@ -535,19 +419,14 @@ def scan_stream(directory: Path, stream: str, start: Position = START) -> Iterat
 def _lines(
     handle: IO[bytes], stream: str, number: int, offset: int, sealed: bool
 ) -> Iterator[Line]:
-    """A file's lines from `offset`: to its end if sealed, else to its first NUL (the
-    zero-filled space ahead of the lines being written)."""
     handle.seek(offset)
     pending = b""
-    more = True
-    while more and (block := handle.read(READ_BLOCK)):
-        if not sealed and (zeros := block.find(NUL)) >= 0:
-            block, more = block[:zeros], False
+    while block := handle.read(READ_BLOCK):
         pending += block
         start = 0
         while (newline := pending.find(b"\n", start)) >= 0:
             yield Line(
-                _after_lost_zeros(pending[start:newline]),
+                pending[start:newline],
                 Position(number, offset + start),
                 Position(number, offset + newline + 1),
                 stream,
@@ -556,11 +435,6 @@ def _lines(
         pending, offset = pending[start:], offset + start
     if pending and sealed:
         yield Line(pending, Position(number, offset), Position(number + 1, 0), stream)
-
-
-def _after_lost_zeros(text: bytes) -> bytes:
-    """A line of a sealed file without the zeros a page lost in a crash left before it."""
-    return text.lstrip(NUL) if text[:1] == NUL else text
 
 
 def check_cursor(directory: Path, cursor: Cursor) -> None:

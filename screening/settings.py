@@ -97,14 +97,6 @@ class Settings:
             "bytes at which an audit or hits file is sealed and the next one begun", "BYTES"
         ),
     )
-    audit_prefill: int = field(
-        default=4 << 20,
-        metadata=doc(
-            "most bytes of zeros written ahead of an audit or hits file's lines (on the"
-            " sync thread), so an append never grows the file; 0 = none",
-            "BYTES",
-        ),
-    )
     demo: bool = field(
         default=False,
         metadata=doc("build (once) and serve a demo data set with demo keys; prints a curl line"),
@@ -141,7 +133,7 @@ class Settings:
                 raise ValueError(f"--{_option(name)}: must be positive")
         if checked.port > 65535:
             raise ValueError("--port: must be 0..65535")
-        for name in ("rate", "shutdown_timeout", "audit_sync", "audit_prefill"):
+        for name in ("rate", "shutdown_timeout", "audit_sync"):
             if getattr(checked, name) < 0:
                 raise ValueError(f"--{_option(name)}: must be zero or more")
         for name in ("poll_interval", "request_timeout"):

@@ -41,11 +41,5 @@ def make_service(settings: Settings, worker: int = 0) -> Service:
     """A worker's state before anything is mapped (`Live.refresh` maps); its audit
     journals open at the first screening."""
     live = Live(settings.data_dir, settings.keys_file)
-    audit = Audit(
-        settings.data_dir,
-        settings.audit_rotate,
-        settings.audit_sync,
-        worker,
-        prefill=settings.audit_prefill,
-    )
+    audit = Audit(settings.data_dir, settings.audit_rotate, settings.audit_sync, worker)
     return Service(settings, live, RateLimiter(settings.rate), audit, worker)

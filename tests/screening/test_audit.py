@@ -254,8 +254,7 @@ def test_the_audit_command_skips_and_reports_a_damaged_line(
 def test_the_audit_command_follows_new_checks_until_interrupted(
     make_client: MakeClient, keyed: tuple[Path, dict[str, str]]
 ) -> None:
-    """`tail -f` cannot follow a file whose lines are written over zeros: `--follow` does,
-    across the workers' streams."""
+    """`--follow`: the `tail -f` of every worker's stream at once."""
     data, keys = keyed
     client = make_client(data=data)
     screen(client, keys["gate-3"], SPECIMEN)

@@ -263,19 +263,19 @@ def test_a_failed_write_is_ended_by_the_next_append(
     directory = tmp_path / "j"
     journal = Journal(directory, rotate_at=1 << 20)
     journal.append(line(n=0))
-    real = os.pwrite
+    real = os.write
 
-    def half_then_full(fd: int, data: bytes | memoryview, offset: int) -> int:
-        monkeypatch.setattr(os, "pwrite", failing)
-        return real(fd, bytes(data[:5]), offset)
+    def half_then_full(fd: int, data: bytes | memoryview) -> int:
+        monkeypatch.setattr(os, "write", failing)
+        return real(fd, bytes(data[:5]))
 
-    def failing(fd: int, data: bytes | memoryview, offset: int) -> int:
+    def failing(fd: int, data: bytes | memoryview) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "pwrite", half_then_full)
+    monkeypatch.setattr(os, "write", half_then_full)
     with pytest.raises(JournalError, match="No space left"):
         journal.append(line(n=1, pad="lost"))
-    monkeypatch.setattr(os, "pwrite", real)
+    monkeypatch.setattr(os, "write", real)
     journal.append(line(n=2))
     page = read_page(directory, BEGINNING, 10)
     assert [entry["n"] for entry in page.entries] == [0, 2] and len(page.damaged) == 1
@@ -387,16 +387,16 @@ def test_each_journal_of_a_directory_owns_a_stream_named_after_its_worker(
 def test_an_append_takes_no_lock_and_no_stat_of_a_shared_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The point of the streams: past the first append, one pwrite() and nothing else."""
+    """The point of the streams: past the first append, one write() and nothing else."""
     journal = Journal(tmp_path / "j", rotate_at=1 << 20)
     journal.append(line(n=0))
     calls: list[str] = []
-    for module, name in ((fcntl, "flock"), (os, "fstat"), (os, "pread"), (os, "pwrite")):
+    for module, name in ((fcntl, "flock"), (os, "fstat"), (os, "pread"), (os, "write")):
         real = getattr(module, name)
         monkeypatch.setattr(module, name, _counted(calls, name, real))
     for number in range(1, 4):
         journal.append(line(n=number))
-    assert calls == ["pwrite"] * 3
+    assert calls == ["write"] * 3
     monkeypatch.undo()
     assert [entry["n"] for entry in read_all(tmp_path / "j")] == [0, 1, 2, 3]
     journal.close()
