@@ -76,7 +76,7 @@ class LoadProcess:
     """`screening load` in a child; a thread stamps the moment it exits."""
 
     def __init__(self, data_dir: Path, upload: Path, owner: str, log: Path) -> None:
-        command = [sys.executable, "-m", "screening.cli", "load", "--data", str(data_dir),
+        command = [sys.executable, "-m", "screening", "load", "--data", str(data_dir),
                    "--db", DB, "--owner", owner, str(upload)]  # fmt: skip
         self.log = log
         with open(log, "wb") as out:

@@ -6,7 +6,6 @@ project's exceptions map to the contract's exit codes in one place (API.md):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
 import time
@@ -21,31 +20,17 @@ from loaders.load import DataDirError, LoadUsageError, load
 from loaders.readers import FORMATS, UnreadableFileError, Upload
 from screening.demo import DemoError
 from screening.keys import ROLES, KeyFileError, KeyRequestError, add_key
+from screening.priority import yield_to_lookups
 from screening.settings import ServeError, add_arguments, from_arguments
 
 if TYPE_CHECKING:
     from screening.audit import TrailFilter
 
-LOAD_NICENESS = 10
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REJECTS = 0, 1, 2, 3
 
 
 class UsageError(Exception):
     pass
-
-
-def yield_to_lookups() -> None:
-    """A load is background work beside latency-bound lookups on the same cores: it runs
-    under SCHED_IDLE where the kernel has it, so a worker that wakes with a request takes
-    the core at once rather than after the load's time slice (a niceness alone still let
-    a load delay requests by milliseconds); the niceness is the fallback elsewhere. The
-    load still gets every cycle the workers leave, and its forked block workers inherit
-    the policy."""
-    os.nice(LOAD_NICENESS)
-    idle = getattr(os, "SCHED_IDLE", None)
-    if idle is not None:
-        with contextlib.suppress(OSError):
-            os.sched_setscheduler(0, idle, os.sched_param(0))
 
 
 def _load(args: argparse.Namespace) -> int:

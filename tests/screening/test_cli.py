@@ -324,3 +324,35 @@ def test_loads_and_compactions_yield_the_cores_to_lookups() -> None:
     ).stdout.split()
     assert int(out[0]) == os.SCHED_IDLE
     assert int(out[1]) >= 10
+
+
+LAUNCH_PROBE = """
+import contextlib, io, os, sys
+import screening.launcher as launcher
+light = "numpy" not in sys.modules and "pyarrow" not in sys.modules
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    launcher.main(sys.argv[1:])
+print(light, os.sched_getscheduler(0), os.nice(0))
+"""
+
+
+@pytest.mark.parametrize(
+    ("command", "background"),
+    [(["load", "--help"], True), (["compact", "--help"], True), (["catalog"], False)],
+)
+def test_the_command_yields_before_it_imports_anything_heavy(
+    command: list[str], background: bool
+) -> None:
+    """The `screening` command's entry is light, so a load is under SCHED_IDLE before
+    numpy, pyarrow and the engine are imported (~0.5 s of CPU beside the workers); the
+    other commands keep the ordinary policy."""
+    import os
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-c", LAUNCH_PROBE, *command], check=True, capture_output=True,
+        text=True,
+    ).stdout.split()  # fmt: skip
+    assert out[0] == "True"
+    assert (int(out[1]) == os.SCHED_IDLE) == background
+    assert (int(out[2]) >= 10) == background
