@@ -40,7 +40,13 @@ from indexes.hash_index import (
     ranges_equal,
     rows_by_slot,
 )
-from indexes.postings import RunLists, find_postings, key_runs, rarest_candidates
+from indexes.postings import (
+    RunLists,
+    find_postings,
+    key_runs,
+    rarest_candidates,
+    run_records,
+)
 from indexes.vectors import VectorColumn, VectorSpool
 
 SEGMENT_MAGIC = b"SCRNSEG\x00"
@@ -631,9 +637,19 @@ class Segment:
         records of another key whose hash has the same high 32 bits (rare), for a caller
         that checks each record itself (a scorer).
         """
-        records = self.records_under(key, verify=False)
-        records.sort()
-        return records.astype(np.uint32)
+        if self.table is None:
+            records = self.records_under(key, verify=False)
+            records.sort()
+            return records.astype(np.uint32)
+        hashed = key_hash(key)
+        try:
+            runs = [run_records(index, hashed, self._entry_records) for index in self._indexes]
+        except IndexError:
+            raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
+        found = [run for run in runs if len(run)]
+        if len(found) == 1:
+            return found[0]
+        return np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.uint32)
 
     def records_under(
         self, key: bytes, hashed: int | None = None, verify: bool = True

@@ -8,6 +8,7 @@ compares no stored key, so the name matcher scores every candidate itself), neve
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexes import Record, Writer, open_snapshot
-from indexes.hash_index import PROBE_ENV, use_compiled
-from indexes.postings import posting_run
+from indexes.hash_index import LOW32, PROBE_ENV, use_compiled
+from indexes.postings import posting_run, run_records
 
 DB = "NOMINAL"
 keys = st.sampled_from([b"p:A", b"p:B", b"p:ANNA", b"y:1974", b"y:?", b"d:1974-08-12"])
@@ -165,3 +166,45 @@ def test_compiled_run_bounds_are_the_reference_ones(
         assert posting_run(index, hashed) == compiled  # type: ignore[arg-type]
     start, stop = compiled
     assert stop - start == highs.count(wanted)
+
+
+@pytest.mark.skipif(not use_compiled(), reason="compares the compiled probe with Python's")
+@settings(max_examples=200, deadline=None)
+@given(
+    highs=st.lists(st.one_of(few_highs, st.integers(0, 2**32 - 1)), max_size=60),
+    capacity=st.integers(1, 80),
+    wanted=st.one_of(few_highs, st.integers(0, 2**32 - 1)),
+    shuffled=st.randoms(use_true_random=False),
+    owned=st.booleans(),
+)
+def test_compiled_run_records_are_the_runs_owners_ascending(
+    highs: list[int],
+    capacity: int,
+    wanted: int,
+    shuffled: random.Random,
+    owned: bool,
+) -> None:
+    """Ties in any order (FORMAT.md allows it) and owners mapping entries out of order: the
+    records come out ascending all the same, as many as the run has entries."""
+    slots = _placed(highs, capacity)
+    occupied = np.flatnonzero((slots & np.uint64(LOW32)) != np.uint64(LOW32))
+    entries = list(range(len(occupied)))
+    shuffled.shuffle(entries)  # which entry sits in which slot of a tie is not fixed
+    slots[occupied] = (slots[occupied] & ~np.uint64(LOW32)) | np.array(entries, dtype=np.uint64)
+    owners = np.array([shuffled.randrange(50) for _ in entries], dtype=np.uint32)
+    index = SimpleNamespace(_slot_array=slots, capacity=capacity)
+    hashed = (wanted << 32) | 12345
+    found = run_records(index, hashed, memoryview(owners) if owned else None)  # type: ignore[arg-type]
+    start, stop = posting_run(index, hashed)  # type: ignore[arg-type]
+    run = (slots[start:stop] & np.uint64(LOW32)).astype(np.int64)
+    expected = sorted((owners[run] if owned else run).tolist())
+    assert found.dtype == np.uint32 and found.tolist() == expected
+
+
+@pytest.mark.skipif(not use_compiled(), reason="the compiled probe's own check")
+def test_compiled_run_records_refuse_an_entry_past_the_owners() -> None:
+    slots = _placed([7, 7, 7], 4)
+    index = SimpleNamespace(_slot_array=slots, capacity=4)
+    owners = np.zeros(2, dtype=np.uint32)  # entries 0..2 stored, owners of 0..1 only
+    with pytest.raises(IndexError, match="entry 2 of 2"):
+        run_records(index, (7 << 32) | 1, memoryview(owners))  # type: ignore[arg-type]
