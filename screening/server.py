@@ -40,6 +40,7 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
+from screening import heap
 from screening.app import make_app
 from screening.demo import instructions, prepare_demo
 from screening.keys import read_keys
@@ -329,7 +330,8 @@ async def run_worker(settings: Settings, index: int, rate_table: Path | None = N
         return EXIT_CANNOT_START
     watcher = asyncio.create_task(service.live.watch(settings.poll_interval))
     orphan = asyncio.create_task(_stop_when_orphaned(stop))
-    log.info("worker %d listening", index)
+    frozen = heap.settle()
+    log.info("worker %d listening (%d start-up objects frozen)", index, frozen)
     await stop.wait()
     orphan.cancel()
     service.stopping = True
