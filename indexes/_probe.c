@@ -1063,63 +1063,172 @@ compare_u32(const void *left, const void *right)
     return (a > b) - (a < b);
 }
 
-/* A posting run's records, ascending, as the bytes of a uint32 array (Segment.postings):
- * the run's bounds, its entries and their owners in one call, where numpy took eight of
- * 1-3 us each. A name query reads a few such runs (a date of birth, a rare token) that no
- * earlier query asked for. Entries are stored in hash order with ties in any order, so
- * the records are sorted here unless they came sorted (a builder's stable order). */
-static PyObject *
-probe_run_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* Ask for the first owners of a run: each is a cache miss of its own (a run's entries lie
+ * far apart in entrec), and asked for ahead they overlap instead of queueing. */
+static inline void
+prefetch_owners(const Py_buffer *view, const Py_buffer *owners, uint64_t from, uint64_t stop)
 {
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "run_records(slots, capacity, hashed, entrec)");
-        return NULL;
+    const uint64_t owner_count = (uint64_t)owners->len / 4;
+    for (uint64_t ahead = from; ahead < stop && ahead < from + PREFETCH_AHEAD; ahead++) {
+        const uint32_t entry = (uint32_t)load_u64(view->buf, ahead);
+        if (entry < owner_count)
+            prefetch((const char *)owners->buf + (uint64_t)entry * 4);
     }
-    const uint64_t capacity = PyLong_AsUnsignedLongLong(args[1]);
-    if (capacity == (uint64_t)-1 && PyErr_Occurred())
-        return NULL;
-    const uint64_t hash = PyLong_AsUnsignedLongLong(args[2]);
-    if (hash == (uint64_t)-1 && PyErr_Occurred())
-        return NULL;
-    Py_buffer view, owners = {0};
-    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
-        return NULL;
-    if (args[3] != Py_None && PyObject_GetBuffer(args[3], &owners, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&view);
-        return NULL;
-    }
-    const uint64_t count = (uint64_t)view.len / 8, high = hash >> 32;
-    const uint64_t owner_count = owners.obj != NULL ? (uint64_t)owners.len / 4 : 0;
-    uint64_t start = first_not_below(view.buf, home_slot(hash, capacity), count, high);
-    if (start > count)
-        start = count;
-    const uint64_t stop = first_past_run(view.buf, start, count, high);
-    PyObject *result = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)((stop - start) * 4));
-    if (result != NULL) {
-        uint32_t *records = (uint32_t *)PyBytes_AS_STRING(result);
-        int sorted = 1;
-        for (uint64_t position = start; position < stop; position++) {
-            const uint32_t entry = (uint32_t)load_u64(view.buf, position);
-            uint32_t record = entry;
-            if (owners.obj != NULL) {
-                if (entry >= owner_count) {
-                    corrupt_entry(entry, owner_count);
-                    Py_CLEAR(result);
-                    break;
-                }
-                record = load_u32(owners.buf, entry);
-            }
-            const uint64_t at = position - start;
-            if (at > 0 && record < records[at - 1])
-                sorted = 0;
-            records[at] = record;
+}
+
+/* Copy the owners of slots [start, stop) to `records`; 0, or -1 with IndexError set for an
+ * entry past the owners. `*sorted` is cleared when a record is below the one before it. */
+static int
+copy_owners(const Py_buffer *view, const Py_buffer *owners, uint64_t start, uint64_t stop,
+            uint32_t *records, int *sorted)
+{
+    const int owned = owners->obj != NULL;
+    const uint64_t owner_count = owned ? (uint64_t)owners->len / 4 : 0;
+    for (uint64_t position = start; position < stop; position++) {
+        if (owned && position + PREFETCH_AHEAD < stop) {
+            const uint32_t next = (uint32_t)load_u64(view->buf, position + PREFETCH_AHEAD);
+            if (next < owner_count)
+                prefetch((const char *)owners->buf + (uint64_t)next * 4);
         }
-        if (result != NULL && !sorted)
-            qsort(records, (size_t)(stop - start), sizeof(uint32_t), compare_u32);
+        const uint32_t entry = (uint32_t)load_u64(view->buf, position);
+        uint32_t record = entry;
+        if (owned) {
+            if (entry >= owner_count)
+                return corrupt_entry(entry, owner_count);
+            record = load_u32(owners->buf, entry);
+        }
+        if (*sorted == 1 && record < records[-1])
+            *sorted = 0;
+        if (*sorted == 2)
+            *sorted = 1; /* the first record: nothing before it */
+        *records++ = record;
     }
+    return 0;
+}
+
+#define MAX_RUN_TABLES 4
+
+/* The posting runs of several keys in every slot array of a segment (its keys' and its
+ * tokens'), each key's records joined, ascending (Segment.postings, postings_many), as
+ * (the bytes of one uint32 array, where each key's records end in it); the stored keys
+ * are not compared. Entries are stored in hash order with ties in any
+ * order, so a key's records are sorted here unless they came sorted (a builder's stable
+ * order, one array). Why one call: numpy took eight steps of 1-3 us a run, and a name
+ * query reads runs no earlier query asked for (its date of birth, its tokens in a year of
+ * birth), each a few cache misses away: every home slot is asked for first, then every
+ * run's first owners, so the misses of all the runs overlap. */
+static PyObject *
+probe_runs_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "runs_records(tables, keys, entrec)");
+        return NULL;
+    }
+    PyObject *tables = PySequence_Fast(args[0], "tables must be a sequence of (slots, capacity)");
+    if (tables == NULL)
+        return NULL;
+    PyObject *fast = PySequence_Fast(args[1], "keys must be a sequence of bytes");
+    if (fast == NULL) {
+        Py_DECREF(tables);
+        return NULL;
+    }
+    const Py_ssize_t table_count = PySequence_Fast_GET_SIZE(tables);
+    const Py_ssize_t wanted = PySequence_Fast_GET_SIZE(fast);
+    Py_buffer views[MAX_RUN_TABLES], owners = {0};
+    uint64_t capacities[MAX_RUN_TABLES];
+    Py_ssize_t taken = 0;
+    PyObject *result = NULL;
+    /* per key: its hash, then (start, stop) in each table */
+    const size_t stride = 1 + 2 * MAX_RUN_TABLES;
+    uint64_t *bounds = PyMem_Calloc((size_t)(wanted ? wanted : 1), stride * sizeof(uint64_t));
+    if (bounds == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (table_count > MAX_RUN_TABLES) {
+        PyErr_Format(PyExc_ValueError, "at most %d slot arrays", MAX_RUN_TABLES);
+        goto done;
+    }
+    for (; taken < table_count; taken++) {
+        PyObject *slots, *capacity;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(tables, taken), "OO", &slots, &capacity))
+            goto done;
+        capacities[taken] = PyLong_AsUnsignedLongLong(capacity);
+        if (capacities[taken] == (uint64_t)-1 && PyErr_Occurred())
+            goto done;
+        if (PyObject_GetBuffer(slots, &views[taken], PyBUF_SIMPLE) < 0)
+            goto done;
+    }
+    if (args[2] != Py_None && PyObject_GetBuffer(args[2], &owners, PyBUF_SIMPLE) < 0)
+        goto done;
+    for (Py_ssize_t at = 0; at < wanted; at++) { /* every home slot asked for at once */
+        PyObject *item = PySequence_Fast_GET_ITEM(fast, at);
+        if (!PyBytes_Check(item)) {
+            PyErr_Format(PyExc_TypeError, "keys[%zd] is %.100s, not bytes", at,
+                         Py_TYPE(item)->tp_name);
+            goto done;
+        }
+        const Key key = {PyBytes_AS_STRING(item), PyBytes_GET_SIZE(item)};
+        const uint64_t hash = hash_of(key);
+        bounds[stride * at] = hash;
+        for (Py_ssize_t table = 0; table < table_count; table++) {
+            const uint64_t home = home_slot(hash, capacities[table]);
+            if (home < (uint64_t)views[table].len / 8)
+                prefetch((const char *)views[table].buf + home * 8);
+        }
+    }
+    for (Py_ssize_t at = 0; at < wanted; at++) {
+        uint64_t *key = bounds + stride * at;
+        const uint64_t high = key[0] >> 32;
+        for (Py_ssize_t table = 0; table < table_count; table++) {
+            const uint64_t count = (uint64_t)views[table].len / 8;
+            uint64_t start = first_not_below(views[table].buf,
+                                             home_slot(key[0], capacities[table]), count, high);
+            if (start > count)
+                start = count;
+            const uint64_t stop = first_past_run(views[table].buf, start, count, high);
+            key[1 + 2 * table] = start;
+            key[2 + 2 * table] = stop;
+            if (owners.obj != NULL)
+                prefetch_owners(&views[table], &owners, start, stop);
+        }
+    }
+    uint64_t total = 0;
+    for (Py_ssize_t at = 0; at < wanted; at++)
+        for (Py_ssize_t table = 0; table < table_count; table++)
+            total += bounds[stride * at + 2 + 2 * table] - bounds[stride * at + 1 + 2 * table];
+    PyObject *records = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(total * 4));
+    PyObject *ends = records != NULL ? PyList_New(wanted) : NULL;
+    uint32_t *into = records != NULL ? (uint32_t *)PyBytes_AS_STRING(records) : NULL;
+    int failed = ends == NULL;
+    for (Py_ssize_t at = 0; !failed && at < wanted; at++) {
+        const uint64_t *key = bounds + stride * at;
+        uint32_t *first = into;
+        int sorted = 2; /* 2: nothing copied yet */
+        for (Py_ssize_t table = 0; !failed && table < table_count; table++) {
+            const uint64_t start = key[1 + 2 * table], stop = key[2 + 2 * table];
+            failed = copy_owners(&views[table], &owners, start, stop, into, &sorted) < 0;
+            into += stop - start;
+        }
+        if (!failed && sorted == 0)
+            qsort(first, (size_t)(into - first), sizeof(uint32_t), compare_u32);
+        PyObject *end = failed ? NULL : PyLong_FromSsize_t(into - (uint32_t *)PyBytes_AS_STRING(records));
+        failed = end == NULL;
+        if (!failed)
+            PyList_SET_ITEM(ends, at, end);
+    }
+    if (!failed)
+        result = PyTuple_Pack(2, records, ends);
+    Py_XDECREF(records);
+    Py_XDECREF(ends);
+done:
     if (owners.obj != NULL)
         PyBuffer_Release(&owners);
-    PyBuffer_Release(&view);
+    for (Py_ssize_t table = 0; table < taken; table++)
+        PyBuffer_Release(&views[table]);
+    PyMem_Free(bounds);
+    Py_DECREF(fast);
+    Py_DECREF(tables);
     return result;
 }
 
@@ -1128,9 +1237,10 @@ static PyMethodDef probe_methods[] = {
     {"run_bounds", (PyCFunction)(void (*)(void))probe_run_bounds, METH_FASTCALL,
      "run_bounds(slots, capacity, hashed) -> (start, stop): the slots of hash hashed's "
      "posting run (postings.py, posting_run)."},
-    {"run_records", (PyCFunction)(void (*)(void))probe_run_records, METH_FASTCALL,
-     "run_records(slots, capacity, hashed, entrec) -> bytes: the records of hash hashed's "
-     "posting run, ascending, as uint32 (entrec None: entry = record); no key compared."},
+    {"runs_records", (PyCFunction)(void (*)(void))probe_runs_records, METH_FASTCALL,
+     "runs_records(tables, keys, entrec) -> (bytes, ends): for each key, the records of "
+     "its hash's posting runs in every (slots, capacity) table, joined, ascending, as "
+     "uint32, ending at ends[i] (entrec None: entry = record); no stored key compared."},
     {"hash_into", (PyCFunction)(void (*)(void))probe_hash_into, METH_FASTCALL,
      "hash_into(keys, out): out[i] = xxh3_64(keys[i]); out a writable buffer of uint64."},
     {NULL, NULL, 0, NULL},

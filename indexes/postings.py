@@ -106,14 +106,27 @@ def run_entries(index: HashIndex, start: int, stop: int) -> np.ndarray:
     return entries
 
 
-def run_records(index: HashIndex, hashed: int, owners: memoryview | None) -> np.ndarray:
-    """The records of hash `hashed`'s run (`owners`: entry -> record, None: the entry is the
-    record), ascending uint32, compiled: one call where `posting_run`, `run_entries` and
-    the owners' gather take ~8 numpy steps of 1-3 us, which a name query paid for every
-    run no earlier query had asked for (its date of birth, its rare tokens). Only with
-    the compiled probe built (a segment opened under `use_compiled()`)."""
-    packed = _probe.run_records(index._slot_array, index.capacity, hashed, owners)
-    return np.frombuffer(packed, dtype=np.uint32)
+RunTables = Sequence[tuple[memoryview, int]]
+"""A segment's slot arrays and their capacities, as `runs_records` reads them."""
+
+
+def run_tables(indexes: Sequence[HashIndex]) -> RunTables:
+    return [(index._slots, index.capacity) for index in indexes]
+
+
+def runs_records(
+    tables: RunTables, keys: Sequence[bytes], owners: memoryview | None
+) -> list[np.ndarray]:
+    """For each key, the records of its hash's runs in every table (a segment's keys and
+    tokens: `run_tables`) joined, ascending uint32 (`owners`: entry -> record, None: the
+    entry is the record), compiled: one call where hashing, `posting_run`, `run_entries`
+    and the owners' gather took ~8 numpy steps of 1-3 us a run, and the cache misses of
+    all the runs overlap. A name query pays them for every run no earlier query asked for
+    (its date of birth, its tokens in a year of birth). Only with the compiled probe built
+    (a segment opened under `use_compiled()`)."""
+    packed, ends = _probe.runs_records(tables, keys, owners)
+    records = np.frombuffer(packed, dtype=np.uint32)
+    return [records[start:end] for start, end in zip([0, *ends], ends, strict=False)]
 
 
 def _gallop(slots: memoryview, position: int, stops: Callable[[int], bool]) -> int:

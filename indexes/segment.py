@@ -45,7 +45,8 @@ from indexes.postings import (
     find_postings,
     key_runs,
     rarest_candidates,
-    run_records,
+    run_tables,
+    runs_records,
 )
 from indexes.vectors import VectorColumn, VectorSpool
 
@@ -160,6 +161,13 @@ class SegmentBuilder:
         self._identities_known = True
         self._visibility = _Visibility()
         self._vectors = VectorSpool(directory, name)
+        self._key_schemes: set[str | None] = set()
+
+    def keyed_by(self, scheme: str | None) -> None:
+        """Records keyed by `scheme` were added (None: by none the caller named). The segment
+        is labelled only when all its records share one: a compaction that merges old and
+        new keys leaves the label off, and a reader takes the path that needs no label."""
+        self._key_schemes.add(scheme)
 
     def add(self, records: Sequence[Record], sequence: np.ndarray) -> range:
         """Append a batch; returns the record numbers it was given in this segment.
@@ -379,6 +387,8 @@ class SegmentBuilder:
         if token_slots is not None:
             meta["token_capacity"] = token_slots.capacity
             meta["token_slots"] = len(token_slots.slots)
+        if len(self._key_schemes) == 1 and None not in self._key_schemes:
+            meta["key_scheme"] = next(iter(self._key_schemes))
         if self._vectors.spec is not None:
             meta["vector"] = self._vectors.spec.meta()
         sections: list[tuple[str, object]] = [("meta", orjson.dumps(meta)), ("slots", built.slots)]
@@ -541,6 +551,7 @@ class Segment:
             raise CorruptFileError(path, 0, f"unreadable segment metadata: {error}") from None
         self._sorted_cache: dict[str | None, np.ndarray] = {}
         self._probe = self._index.find
+        self._run_tables = run_tables(self._indexes)
         self._check_sizes()
 
     def _slot_index(self, slots: str, capacity: str, rows: str, width: int) -> HashIndex:
@@ -587,6 +598,12 @@ class Segment:
             raise CorruptFileError(self.path, 0, "record offsets do not match the record count")
         if self._record_offsets[self.records] != len(self._records):
             raise CorruptFileError(self.path, 0, "record offsets do not end at the store's end")
+
+    @property
+    def key_scheme(self) -> str | None:
+        """The label the writer gave the keys of every record here, or None (FORMAT.md)."""
+        scheme = self.meta.get("key_scheme")
+        return scheme if isinstance(scheme, str) else None
 
     @property
     def created_ns(self) -> int:
@@ -641,15 +658,17 @@ class Segment:
             records = self.records_under(key, verify=False)
             records.sort()
             return records.astype(np.uint32)
-        hashed = key_hash(key)
+        (found,) = self.postings_many([key])
+        return found
+
+    def postings_many(self, keys: Sequence[bytes]) -> list[np.ndarray]:
+        """`postings` of each key, read together (their cache misses overlap)."""
+        if self.table is None:
+            return [self.postings(key) for key in keys]
         try:
-            runs = [run_records(index, hashed, self._entry_records) for index in self._indexes]
+            return runs_records(self._run_tables, keys, self._entry_records)
         except IndexError:
             raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
-        found = [run for run in runs if len(run)]
-        if len(found) == 1:
-            return found[0]
-        return np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.uint32)
 
     def records_under(
         self, key: bytes, hashed: int | None = None, verify: bool = True

@@ -63,9 +63,12 @@ class Writer:
     earlier one, a delete withdraws what was upserted before it.
     """
 
-    def __init__(self, directory: Path, db: str) -> None:
+    def __init__(self, directory: Path, db: str, key_scheme: str | None = None) -> None:
         self.directory = directory
         self.db = db
+        self.key_scheme = key_scheme
+        """How the caller made the keys of the records it upserts (a label the engine only
+        carries into the segment's meta: FORMAT.md, `key_scheme`)."""
         self._lock_fd = -1
         self._manifest = Manifest(db)
         self._snapshot: Snapshot | None = None
@@ -178,6 +181,7 @@ class Writer:
         self._withdraw_old([r.identity for r in records], [r.keys[0] for r in records])
         with self._writing():  # to the spool, in the database's directory
             self.builder.add(records, numbers)
+        self.builder.keyed_by(self.key_scheme)
 
     def upsert_packed(
         self, packed: PackedRecords, sequence: Sequence[int] | np.ndarray | None = None
@@ -188,6 +192,7 @@ class Writer:
             self._withdraw_old(list(packed.identity_list), list(packed.key_list))
         with self._writing():
             self.builder.add_packed(packed, numbers)
+        self.builder.keyed_by(self.key_scheme)
 
     def delete(
         self, deletions: Sequence[Deletion], sequence: Sequence[int] | np.ndarray | None = None
@@ -216,6 +221,7 @@ class Writer:
     def copy_records(self, part: Part, records: BitMap, batch: int = 100_000) -> None:
         """Stage these records of a taken-out segment as they are (compaction): byte ranges
         copied for a one-key segment, else decoded and re-added `batch` at a time."""
+        self.builder.keyed_by(part.segment.key_scheme)
         with self._writing():
             if part.segment.meta["one_key_each"]:
                 self.builder.add_copied(part.segment, records)

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexes import Record, Writer, open_snapshot
-from indexes.hash_index import LOW32, PROBE_ENV, use_compiled
-from indexes.postings import posting_run, run_records
+from indexes.hash_index import LOW32, PROBE_ENV, key_hash, use_compiled
+from indexes.postings import posting_run, run_tables, runs_records
 
 DB = "NOMINAL"
 keys = st.sampled_from([b"p:A", b"p:B", b"p:ANNA", b"y:1974", b"y:?", b"d:1974-08-12"])
@@ -168,43 +168,73 @@ def test_compiled_run_bounds_are_the_reference_ones(
     assert stop - start == highs.count(wanted)
 
 
+TOKENS = [b"t:%d" % number for number in range(12)]
+
+
 @pytest.mark.skipif(not use_compiled(), reason="compares the compiled probe with Python's")
 @settings(max_examples=200, deadline=None)
 @given(
-    highs=st.lists(st.one_of(few_highs, st.integers(0, 2**32 - 1)), max_size=60),
-    capacity=st.integers(1, 80),
-    wanted=st.one_of(few_highs, st.integers(0, 2**32 - 1)),
+    stored=st.lists(st.sampled_from(TOKENS), max_size=60),
+    extra_capacity=st.integers(0, 40),
+    wanted=st.lists(st.sampled_from(TOKENS), max_size=5),
     shuffled=st.randoms(use_true_random=False),
     owned=st.booleans(),
+    tables=st.integers(1, 2),
 )
-def test_compiled_run_records_are_the_runs_owners_ascending(
-    highs: list[int],
-    capacity: int,
-    wanted: int,
+def test_compiled_runs_records_are_each_runs_owners_ascending(
+    stored: list[bytes],
+    extra_capacity: int,
+    wanted: list[bytes],
     shuffled: random.Random,
     owned: bool,
+    tables: int,
 ) -> None:
-    """Ties in any order (FORMAT.md allows it) and owners mapping entries out of order: the
-    records come out ascending all the same, as many as the run has entries."""
-    slots = _placed(highs, capacity)
+    """Ties in any order (FORMAT.md allows it), owners mapping entries out of order, a key
+    in two slot arrays: each key's records come out joined and ascending all the same, as
+    many as its runs have entries."""
+    capacity = len(stored) + extra_capacity + 1
+    slots = _placed([key_hash(key) >> 32 for key in stored], capacity)
     occupied = np.flatnonzero((slots & np.uint64(LOW32)) != np.uint64(LOW32))
     entries = list(range(len(occupied)))
     shuffled.shuffle(entries)  # which entry sits in which slot of a tie is not fixed
     slots[occupied] = (slots[occupied] & ~np.uint64(LOW32)) | np.array(entries, dtype=np.uint64)
     owners = np.array([shuffled.randrange(50) for _ in entries], dtype=np.uint32)
-    index = SimpleNamespace(_slot_array=slots, capacity=capacity)
-    hashed = (wanted << 32) | 12345
-    found = run_records(index, hashed, memoryview(owners) if owned else None)  # type: ignore[arg-type]
-    start, stop = posting_run(index, hashed)  # type: ignore[arg-type]
-    run = (slots[start:stop] & np.uint64(LOW32)).astype(np.int64)
-    expected = sorted((owners[run] if owned else run).tolist())
-    assert found.dtype == np.uint32 and found.tolist() == expected
+    index = SimpleNamespace(_slots=slots.data, capacity=capacity)
+    found = runs_records(
+        run_tables([index] * tables),  # type: ignore[list-item]
+        wanted,
+        owners.data if owned else None,
+    )
+    assert len(found) == len(wanted)
+    reference = SimpleNamespace(_slot_array=slots, capacity=capacity)
+    for key, records in zip(wanted, found, strict=True):
+        start, stop = posting_run(reference, key_hash(key))  # type: ignore[arg-type]
+        run = (slots[start:stop] & np.uint64(LOW32)).astype(np.int64)
+        expected = sorted((owners[run] if owned else run).tolist() * tables)
+        assert records.dtype == np.uint32 and records.tolist() == expected
 
 
-@pytest.mark.skipif(not use_compiled(), reason="the compiled probe's own check")
-def test_compiled_run_records_refuse_an_entry_past_the_owners() -> None:
-    slots = _placed([7, 7, 7], 4)
-    index = SimpleNamespace(_slot_array=slots, capacity=4)
+@pytest.mark.skipif(not use_compiled(), reason="the compiled probe's own checks")
+def test_compiled_runs_records_refuse_an_entry_past_the_owners_and_keys_not_bytes() -> None:
+    slots = _placed([key_hash(b"k") >> 32] * 3, 4)
+    tables = [(slots.data, 4)]
     owners = np.zeros(2, dtype=np.uint32)  # entries 0..2 stored, owners of 0..1 only
     with pytest.raises(IndexError, match="entry 2 of 2"):
-        run_records(index, (7 << 32) | 1, memoryview(owners))  # type: ignore[arg-type]
+        runs_records(tables, [b"k"], owners.data)
+    with pytest.raises(TypeError, match=r"keys\[1\] is str, not bytes"):
+        runs_records(tables, [b"k", "k"], None)  # type: ignore[list-item]
+
+
+def test_postings_of_many_keys_are_each_keys_postings(tmp_path: Path) -> None:
+    layout = [[b"p:A", b"y:1974"], [b"p:B"], [b"p:A", b"p:B"], [], [b"y:1974"]]
+    _build(tmp_path / DB, layout[:3], as_tokens=True)
+    with Writer(tmp_path / DB, DB) as writer:  # a second segment: keys, not tokens
+        writer.upsert([Record(b"id-9", (b"key-9", b"p:A", b"y:1974"), 9)])
+        writer.commit()
+    for part in open_snapshot(tmp_path / DB, DB).parts:
+        wanted = [b"p:A", b"p:absent", b"y:1974", b"p:B", b"p:A"]
+        found = part.segment.postings_many(wanted)
+        assert [run.tolist() for run in found] == [
+            part.segment.postings(key).tolist() for key in wanted
+        ]
+        assert part.segment.postings_many([]) == []
