@@ -25,7 +25,7 @@ from loaders import biometrics, digests, maritime, normalise, vehicles
 from loaders.birth_dates import normalise_birth_dates
 from loaders.currencies import currency
 from loaders.isotopes import isotope
-from loaders.names import object_index_keys, person_index_keys
+from loaders.names import PERSON_KEY_SCHEME, object_index_keys, person_index_keys
 from loaders.profile_keys import allele_keys
 
 Normaliser = Callable[[str], object]
@@ -107,6 +107,8 @@ class Database:
     lookups: tuple[Lookup, ...] = ()
     identity_fields: tuple[str, ...] = ()
     index_keys: IndexKeys | None = None
+    key_scheme: str | None = None
+    """How `index_keys` keys a record, when a reader must know (FORMAT.md, `key_scheme`)."""
     vector_of: VectorOf | None = None
     name_fields: tuple[str, ...] = ()
     name_query: tuple[str, ...] = ()
@@ -312,6 +314,7 @@ NOMINAL = Database(
     name_query=("surname", "given_names"),
     query_extra=("dob", "nationality", "sex"),
     index_keys=person_index_keys,
+    key_scheme=PERSON_KEY_SCHEME,
     fields=(
         Field("surname", normalise.text, True, "family name(s), any script"),
         Field("given_names", normalise.text, False, "given names; empty for a mononym"),

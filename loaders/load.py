@@ -161,7 +161,7 @@ def _load(
         # the pool before the writer: its workers are forked without the database lock
         with (
             block_pool(column_bytes if column_loadable(db) else 0, data_dir) as pool,
-            Writer(data_dir / db.code, db.code) as writer,
+            Writer(data_dir / db.code, db.code, db.key_scheme) as writer,
         ):
             for number, upload in enumerate(uploads):
                 path = report or default_report_path(upload)

@@ -93,7 +93,17 @@ def split_names(value: object) -> tuple[str, ...]:
 MAX_NAME_KEYS = 200
 MAX_KEYS = 240
 """A record's name keys are capped below the engine's 255 keys a record (its lookup keys come
-first): a listed person with dozens of aliases keeps the keys of their first names."""
+first): a listed person with dozens of aliases keeps the keys of their first names. One
+`ALL_YEARS` key may come on top."""
+
+PERSON_KEY_SCHEME = "persons/2"
+"""How `person_index_keys` keys a person, recorded in each NOMINAL segment (FORMAT.md,
+`key_scheme`). 2: a name key per year of birth (`year_name_key`); a segment without the
+label (loaded before, or compacted with such) is searched without them."""
+YEAR_NAME_PREFIX = b"py:"
+ALL_YEARS = YEAR_NAME_PREFIX + b"*"
+"""The key of the records born in a year they have no `year_name_key` for (their names and
+years would take more keys than a record may have): the name matcher reads them as before."""
 
 PERSON_NAME_FIELDS = {
     "aliases": "alias",
@@ -119,11 +129,32 @@ def person_names(values: Mapping[str, object]) -> list[tuple[str, str]]:
 
 
 def person_index_keys(values: Mapping[str, object]) -> list[bytes]:
-    """NOMINAL's `index_keys` hook: phonetic keys of every name, then date-of-birth keys."""
+    """NOMINAL's `index_keys` hook: phonetic keys of every name, then date-of-birth keys,
+    then the keys of each name in each year of birth a partial date allows."""
     keys = name_keys(name for _, name in person_names(values))[:MAX_NAME_KEYS]
     dob = values.get("dob")
     dates = parse_birth_dates(str(dob)) if dob else ()
-    return keys + date_keys(dates)[: MAX_KEYS - len(keys)]
+    born = date_keys(dates)[: MAX_KEYS - len(keys)]
+    return keys + born + year_name_keys(keys, born, MAX_KEYS - len(keys) - len(born))
+
+
+def year_name_key(name_key: bytes, year: int) -> bytes:
+    """The key of the records holding `name_key` and born in `year` as far as they know
+    (a `y:YEAR` key: a year alone, an approximate date, a range): py:1970:MHMT.
+
+    Why: thousands of a million persons know only their year of birth, and a traveller's
+    full date must be checked against all of them. A name query would walk that year's
+    7,000 records for every traveller; under these keys it reads the few holding its
+    tokens. Full dates need none: the records of one day are a few dozen."""
+    return YEAR_NAME_PREFIX + b"%d:" % year + name_key[len(PHONETIC_PREFIX) :]
+
+
+def year_name_keys(name_keys: list[bytes], born: list[bytes], room: int) -> list[bytes]:
+    """`year_name_key` of every name key and every `y:YEAR` of `born`; when more than
+    `room`, `ALL_YEARS` instead (the matcher then reads the record as it did before)."""
+    years = [int(key[2:]) for key in born if key.startswith(b"y:") and key[2:].isdigit()]
+    keys = [year_name_key(name, year) for year in years for name in name_keys]
+    return keys if len(keys) <= room else [ALL_YEARS]
 
 
 def object_index_keys(*fields: str) -> Callable[[Mapping[str, object]], list[bytes]]:

@@ -17,6 +17,9 @@
      limit: more than this many chosen: only those in every run, the first `limit`
      bits:  None, or one entry a run: None or the run as a bitset (bit r of byte r / 8),
             searched in one step where a long run costs a gallop of cache misses
+     of_year: None, or one buffer a run, in `runs`' order: the records of that run born in
+            the query's year, which `near` leaves out; each is chosen as `near` would have
+            chosen it (both runs or a rare one under the lenient rule, else `need` runs)
 */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -299,6 +302,29 @@ static int lenient(Arrays *runs, Arrays *near, Arrays *on, Py_ssize_t rare, Foun
     return 0;
 }
 
+/* The records of `years` (one array a run, in `runs`' order: the part of each run born in
+   the query's year, all of them near) chosen by the rule `near` would have applied to them:
+   the lenient rule's both runs, or a rare run alone; else at least `need` runs. Added to
+   `found`, which is then sorted and made distinct. */
+static int of_year(Arrays *runs, Arrays *years, int need, int is_lenient, Py_ssize_t rare,
+                   Found *found) {
+    if (is_lenient) {
+        Cursor *first = &years->cursors[0], *second = &years->cursors[1];
+        for (Py_ssize_t i = 0; i < first->length; i++) {
+            if (holds(second, first->values[i]) && add(found, first->values[i]) < 0) return -1;
+        }
+        for (int r = 0; r < 2; r++) {
+            if (runs->cursors[r].length > rare) continue;
+            for (Py_ssize_t i = 0; i < years->cursors[r].length; i++)
+                if (add(found, years->cursors[r].values[i]) < 0) return -1;
+        }
+    } else if (at_least(years, need, NULL, 0, found) < 0) {
+        return -1;
+    }
+    sort_distinct(found);
+    return 0;
+}
+
 /* More than `limit`: those in every run, the first `limit`. */
 static void cut(Arrays *runs, Py_ssize_t limit, Found *found) {
     if (found->length <= limit) return;
@@ -312,14 +338,14 @@ static void cut(Arrays *runs, Py_ssize_t limit, Found *found) {
 }
 
 static PyObject *candidates(PyObject *self, PyObject *args) {
-    PyObject *runs_given, *near_given, *on_given, *bits_given = Py_None;
+    PyObject *runs_given, *near_given, *on_given, *bits_given = Py_None, *years_given = Py_None;
     int need;
     Py_ssize_t rare, limit;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OiOOnn|O", &runs_given, &need, &near_given, &on_given, &rare,
-                          &limit, &bits_given))
+    if (!PyArg_ParseTuple(args, "OiOOnn|OO", &runs_given, &need, &near_given, &on_given, &rare,
+                          &limit, &bits_given, &years_given))
         return NULL;
-    Arrays runs, near, on;
+    Arrays runs, near, on, years;
     if (take(runs_given, &runs, "runs") < 0) return NULL;
     if (take_bits(bits_given, &runs) < 0) {
         release(&runs);
@@ -334,9 +360,21 @@ static PyObject *candidates(PyObject *self, PyObject *args) {
         release(&near);
         return NULL;
     }
+    if (take(years_given, &years, "of_year") < 0) {
+        release(&runs);
+        release(&near);
+        release(&on);
+        return NULL;
+    }
     PyObject *answer = NULL;
     Found found = {NULL, 0, 0};
     int failed = 0;
+    if (years_given != Py_None && (years.count != runs.count || near_given == Py_None)) {
+        PyErr_SetString(PyExc_ValueError, "of_year: one array a run, and `near`");
+        goto done;
+    }
+    if (need < 1) need = 1;
+    if (need > runs.count) need = runs.count;
     if (runs.count == 0) {
         /* nothing to find */
     } else if (on_given != Py_None) {
@@ -346,10 +384,10 @@ static PyObject *candidates(PyObject *self, PyObject *args) {
         }
         failed = lenient(&runs, &near, &on, rare, &found);
     } else {
-        if (need < 1) need = 1;
-        if (need > runs.count) need = runs.count;
         failed = at_least(&runs, need, &near, near_given != Py_None, &found);
     }
+    if (!failed && runs.count > 0 && years_given != Py_None)
+        failed = of_year(&runs, &years, need, on_given != Py_None, rare, &found);
     if (failed) {
         PyErr_NoMemory();
         goto done;
@@ -362,12 +400,14 @@ done:
     release(&runs);
     release(&near);
     release(&on);
+    release(&years);
     return answer;
 }
 
 static PyMethodDef methods[] = {
     {"candidates", candidates, METH_VARARGS,
-     "candidates(runs, need, near, on, rare, limit, bits=None) -> bytes of uint32 records"},
+     "candidates(runs, need, near, on, rare, limit, bits=None, of_year=None) -> bytes of "
+     "uint32 records"},
     {NULL, NULL, 0, NULL},
 };
 

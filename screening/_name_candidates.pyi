@@ -10,5 +10,6 @@ def candidates(
     rare: int,
     limit: int,
     bits: Sequence[np.ndarray | None] | None = None,
+    of_year: Sequence[np.ndarray] | None = None,
     /,
 ) -> bytes: ...

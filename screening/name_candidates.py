@@ -23,7 +23,9 @@ Runs = Sequence[np.ndarray]
 Bits = Sequence[np.ndarray | None]
 """One entry a run: None, or the run as a bitset (`as_bits`)."""
 
-Compiled = Callable[[Runs, int, Runs | None, Runs | None, int, int, Bits | None], bytes]
+Compiled = Callable[
+    [Runs, int, Runs | None, Runs | None, int, int, Bits | None, Runs | None], bytes
+]
 
 
 def _compiled() -> Compiled | None:
@@ -37,6 +39,8 @@ def _compiled() -> Compiled | None:
 
 COMPILED = _compiled()
 EMPTY = np.empty(0, dtype=np.uint32)
+NO_LIMIT = 2**32
+"""A limit no candidate set reaches (as many as there are record numbers)."""
 
 
 def choose(
@@ -47,12 +51,14 @@ def choose(
     rare: int,
     limit: int,
     bits: Bits | None = None,
+    of_year: Runs | None = None,
 ) -> np.ndarray:
     """The records worth scoring, sorted (see `reference_candidates`); `bits` (the long
     runs as bitsets) only makes the compiled step faster."""
     if COMPILED is None:
-        return reference_candidates(runs, need, near, on, rare, limit)
-    return np.frombuffer(COMPILED(runs, need, near, on, rare, limit, bits), dtype=np.uint32)
+        return reference_candidates(runs, need, near, on, rare, limit, of_year)
+    found = COMPILED(runs, need, near, on, rare, limit, bits, of_year)
+    return np.frombuffer(found, dtype=np.uint32)
 
 
 def as_bits(run: np.ndarray, records: int) -> np.ndarray:
@@ -66,20 +72,34 @@ def as_bits(run: np.ndarray, records: int) -> np.ndarray:
 
 
 def reference_candidates(
-    runs: Runs, need: int, near: Runs | None, on: Runs | None, rare: int, limit: int
+    runs: Runs,
+    need: int,
+    near: Runs | None,
+    on: Runs | None,
+    rare: int,
+    limit: int,
+    of_year: Runs | None = None,
 ) -> np.ndarray:
     """The records in at least `need` of `runs` (shortest first), and in one of `near`
     when given. With `on` (the lenient rule of a two-token name, `need` ignored): the
     records of either run born near, kept when born on the day (in one of `on`, a subset
-    of `near`), or holding both tokens, or a rare one (a run of at most `rare`). More
-    than `limit`: those in every run, the first `limit`."""
+    of `near`), or holding both tokens, or a rare one (a run of at most `rare`).
+
+    `of_year` (with `near`; one array a run, in their order): the records of each run
+    born in the query's year, which `near` leaves out (the name matcher reads them from
+    the keys of a name in a year, loaders/names.py): chosen as if `near` held them.
+    More than `limit`: those in every run, the first `limit`."""
     if not runs:
         return EMPTY
-    within = _sorted_union(near) if near is not None else None
+    if of_year is not None:
+        chosen = reference_candidates(runs, need, near, on, rare, NO_LIMIT)
+        year = _year_candidates(runs, need, on is not None, rare, of_year)
+        return _cut(runs, sorted_union([chosen, year]), limit)
+    within = sorted_union(near) if near is not None else None
     if on is not None:
         chosen = at_least(runs, 1, within)
         if len(chosen):
-            keep = sorted_contains(_sorted_union(on), chosen)
+            keep = sorted_contains(sorted_union(on), chosen)
             keep |= sorted_contains_all(runs, chosen)
             for run in runs:
                 if len(run) <= rare:
@@ -87,6 +107,18 @@ def reference_candidates(
             chosen = chosen[keep]
     else:
         chosen = at_least(runs, need, within)
+    return _cut(runs, chosen, limit)
+
+
+def _year_candidates(runs: Runs, need: int, lenient: bool, rare: int, of_year: Runs) -> np.ndarray:
+    if not lenient:
+        return at_least(of_year, need)
+    rare_ones = [year for run, year in zip(runs, of_year, strict=True) if len(run) <= rare]
+    return sorted_union([at_least(of_year, 2), *rare_ones])
+
+
+def _cut(runs: Runs, chosen: np.ndarray, limit: int) -> np.ndarray:
+    """More than `limit`: those in every run, the first `limit`."""
     if len(chosen) > limit:
         chosen = chosen[sorted_contains_all(runs, chosen)][:limit]
     return chosen
@@ -110,7 +142,7 @@ def at_least(runs: Runs, need: int, within: np.ndarray | None = None) -> np.ndar
             counts += sorted_contains(run, within)
         held: np.ndarray = within[counts >= need]
         return held
-    union = _sorted_union(drivers)
+    union = sorted_union(drivers)
     if within is not None:
         union = union[sorted_contains(within, union)]
     if need == 1 or not union.size:
@@ -122,7 +154,7 @@ def at_least(runs: Runs, need: int, within: np.ndarray | None = None) -> np.ndar
     return chosen
 
 
-def _sorted_union(runs: Runs) -> np.ndarray:
+def sorted_union(runs: Runs) -> np.ndarray:
     """The distinct records of sorted arrays, sorted (a merge, not a hash set)."""
     if not runs:
         return EMPTY

@@ -46,7 +46,7 @@ import numpy as np
 from rapidfuzz.distance import OSA, Indel, JaroWinkler
 
 from indexes import Snapshot
-from indexes.segment import Segment
+from indexes.segment import Segment, sorted_contains
 from loaders.birth_dates import (
     APPROXIMATE,
     DISAGREES,
@@ -62,12 +62,15 @@ from loaders.birth_dates import (
 )
 from loaders.catalog import Database, record_id
 from loaders.names import (
+    ALL_YEARS,
+    PERSON_KEY_SCHEME,
     full_name,
     name_tokens,
     person_names,
     phonetic,
     query_keys,
     significant,
+    year_name_key,
 )
 from loaders.normalise import FieldError, state
 from loaders.records import decode
@@ -328,7 +331,9 @@ def candidates(snapshot: Snapshot, query: NameQuery) -> list[np.ndarray]:
     found = []
     for part in snapshot.parts:
         segment = part.segment
-        entries = sorted((_searched_run(segment, key) for key in distinct), key=_run_length)
+        keyed = sorted(((key, _searched_run(segment, key)) for key in distinct), key=_run_length)
+        keys = [key for key, _ in keyed]
+        entries = [entry for _, entry in keyed]
         runs = [run for run, _ in entries]
         # A typo can change a token's key: all tokens but one will do; of a two-token name
         # either will do, among the records born on the query's date (or with no date):
@@ -337,13 +342,51 @@ def candidates(snapshot: Snapshot, query: NameQuery) -> list[np.ndarray]:
         lenient = len(runs) == 2 and dob is not None
         need = 1 if lenient else len(runs) - 1 if len(runs) > 2 else len(runs)
         drivers = sum(len(run) for run in runs[: len(runs) - need + 1])
-        near = on = None
-        if dob is not None and (lenient or drivers > NARROW_ABOVE):
+        bits = [bits for _, bits in entries]
+        if dob is None or not (lenient or drivers > NARROW_ABOVE):
+            chosen = choose(runs, need, None, None, RARE_TOKEN, MAX_CANDIDATES, bits)
+        elif segment.key_scheme == PERSON_KEY_SCHEME:
+            chosen = _born_near_by_year_keys(segment, keys, runs, bits, need, dob, lenient)
+        else:
             near = _date_runs(segment, dob, on_the_day=False)
             on = _date_runs(segment, dob, on_the_day=True) if lenient else None
-        bits = [bits for _, bits in entries]
-        chosen = choose(runs, need, near, on, RARE_TOKEN, MAX_CANDIDATES, bits)
+            chosen = choose(runs, need, near, on, RARE_TOKEN, MAX_CANDIDATES, bits)
         found.append(chosen)
+    return found
+
+
+def _born_near_by_year_keys(
+    segment: Segment,
+    keys: list[bytes],
+    runs: list[np.ndarray],
+    bits: list[np.ndarray | None],
+    need: int,
+    dob: BirthDate,
+    lenient: bool,
+) -> np.ndarray:
+    """`choose` with `near` (every record born near `dob`), read through the keys of a name
+    in a year of birth (loaders/names.py, `year_name_key`) where the segment has them.
+
+    `near` is the day (and the day swapped), the undated, and the year's records that know
+    no more than a year: thousands, which `choose` walked for every traveller. Those are
+    taken here from each token's run of that year (`of_year`), tens of records: a record
+    of the year is in a token's run exactly when it is in its run of the year. The answer
+    is the same records (tests/screening/test_name_year_keys.py)."""
+    on = _date_runs(segment, dob, on_the_day=True)
+    near = (*on, _year_without_keys(segment, dob.year))
+    # Not remembered (`postings`): tens of thousands of (token, year) pairs, few asked twice,
+    # would fill the cache with arrays the garbage collector then walks in every full pass.
+    of_year = segment.postings_many([year_name_key(key, dob.year) for key in keys])
+    return choose(
+        runs, need, near, on if lenient else None, RARE_TOKEN, MAX_CANDIDATES, bits, of_year
+    )
+
+
+@lru_cache(maxsize=256)
+def _year_without_keys(segment: Segment, year: int) -> np.ndarray:
+    """The records of a birth year that have no `year_name_key` for it (`ALL_YEARS`)."""
+    without, born = postings(segment, ALL_YEARS), postings(segment, b"y:%d" % year)
+    found: np.ndarray = without[sorted_contains(born, without)]
     return found
 
 
@@ -409,8 +452,8 @@ def _searched_run(segment: Segment, key: bytes) -> SearchedRun:
     return run, _bits(segment, key) if long else None
 
 
-def _run_length(entry: SearchedRun) -> int:
-    return len(entry[0])
+def _run_length(keyed: tuple[bytes, SearchedRun]) -> int:
+    return len(keyed[1][0])
 
 
 @lru_cache(maxsize=BITSETS_CACHED)

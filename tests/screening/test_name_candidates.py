@@ -68,6 +68,39 @@ def test_the_lenient_rule_is_the_reference(
     assert _compiled(runs, 1, near, on, rare, limit, bits).tolist() == expected.tolist()
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    runs=st.lists(RUN, min_size=1, max_size=5).map(_shortest_first),
+    day=st.lists(RUN, min_size=1, max_size=3),
+    year=RUN,
+    need_less=st.integers(0, 2),
+    lenient=st.booleans(),
+    rare=st.integers(0, 100),
+    limit=st.integers(0, 80),
+)
+def test_a_year_given_run_by_run_chooses_as_the_year_in_near(
+    runs: list[np.ndarray],
+    day: list[np.ndarray],
+    year: np.ndarray,
+    need_less: int,
+    lenient: bool,
+    rare: int,
+    limit: int,
+) -> None:
+    """`of_year` (each run's records of the year, as the year-name keys give them) with the
+    rest of `near` chooses what `near` with the whole year chose, compiled or not."""
+    lenient = lenient and len(runs) == 2
+    need = 1 if lenient else max(1, len(runs) - need_less)
+    on = day if lenient else None
+    expected = reference_candidates(runs, need, [*day, year], on, rare, limit)
+    of_year = [run[np.isin(run, year)] for run in runs]
+    split = reference_candidates(runs, need, day, on, rare, limit, of_year)
+    assert split.tolist() == expected.tolist()
+    bits = [as_bits(run, 301) if len(run) % 2 else None for run in runs]
+    found = _compiled(runs, need, day, on, rare, limit, bits, of_year)
+    assert found.tolist() == expected.tolist()
+
+
 def test_large_runs_agree() -> None:
     chance = np.random.default_rng(7)
     runs = _shortest_first(
@@ -92,6 +125,9 @@ def test_bad_arrays_say_what_is_wrong() -> None:
     with pytest.raises(ValueError, match="lenient rule takes two runs"):
         _compiled([np.arange(3, dtype=np.uint32)], 1, [np.arange(2, dtype=np.uint32)],
                   [np.arange(1, dtype=np.uint32)], 64, 512)  # fmt: skip
+    with pytest.raises(ValueError, match="of_year: one array a run"):
+        _compiled([np.arange(3, dtype=np.uint32)], 1, [np.arange(2, dtype=np.uint32)], None,
+                  64, 512, None, [])  # fmt: skip
 
 
 def test_without_the_compiled_step_numpy_answers_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
