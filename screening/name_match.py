@@ -641,7 +641,7 @@ def _best_name(
     for field, tokens in query.fields:
         best: tuple[float, str, str, tuple[str, ...]] | None = None
         for kind, name, name_tokens_ in _worth_comparing(
-            tokens, *_names_of(query.db, field, record)
+            tokens, _names_of(query.db, field, record)
         ):
             score = _name_similarity(tokens, name_tokens_)
             if best is None or score * KIND_FACTOR[kind] > best[0] * KIND_FACTOR[best[1]]:
@@ -683,20 +683,13 @@ def _doubt(
     return (1 - name_score) * NAME_DOUBT[dob] * chance + (1 - record_side) * MISSING_NAME_DOUBT[dob]
 
 
-Names = tuple[tuple[str, str, tuple[str, ...]], ...]
-"""(kind, name, significant tokens) of each name of a record."""
-NamesAndCodes = tuple[Names, tuple[frozenset[str], ...]]
-"""A record's names and the phonetic keys of each."""
-
-
-def _names_of(db: Database, field: str, record: Mapping[str, object]) -> NamesAndCodes:
+def _names_of(
+    db: Database, field: str, record: Mapping[str, object]
+) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     if db.code in PERSON_DATABASES:
         return _person_names(tuple(str(record.get(name) or "") for name in PERSON_NAME_SOURCES))
     value = record.get(field)
-    if not value:
-        return (), ()
-    tokens = _record_tokens(str(value))
-    return (("name", str(value), tokens),), (_codes(tokens),)
+    return (("name", str(value), _record_tokens(str(value))),) if value else ()
 
 
 PERSON_NAME_SOURCES = ("surname", "given_names", "aliases", "low_quality_aliases",
@@ -704,16 +697,14 @@ PERSON_NAME_SOURCES = ("surname", "given_names", "aliases", "low_quality_aliases
 
 
 def _worth_comparing(
-    query: tuple[str, ...], names: Names, codes: tuple[frozenset[str], ...]
-) -> Names:
+    query: tuple[str, ...], names: tuple[tuple[str, str, tuple[str, ...]], ...]
+) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """The first name, and the others that share a phonetic key with the query: a listed
     person's dozen aliases are not all compared token by token."""
     if len(names) <= 1:
         return names
-    wanted = _codes(query)
-    return names[:1] + tuple(
-        name for name, held in zip(names[1:], codes[1:], strict=True) if held & wanted
-    )
+    codes = _codes(query)
+    return names[:1] + tuple(name for name in names[1:] if _codes(name[2]) & codes)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -722,13 +713,10 @@ def _codes(tokens: tuple[str, ...]) -> frozenset[str]:
 
 
 @lru_cache(maxsize=1 << 16)
-def _person_names(values: tuple[str, ...]) -> NamesAndCodes:
-    """(kind, name, significant tokens) of every name of a person, and each name's phonetic
-    keys, cached by its fields: a listed person with dozens of aliases comes back as a
-    candidate query after query, and each alias is then one set intersection."""
+def _person_names(values: tuple[str, ...]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """(kind, name, significant tokens) of every name of a person, cached by its fields."""
     record = dict(zip(PERSON_NAME_SOURCES, values, strict=True))
-    names = tuple((kind, name, _record_tokens(name)) for kind, name in person_names(record))
-    return names, tuple(_codes(tokens) for _, _, tokens in names)
+    return tuple((kind, name, _record_tokens(name)) for kind, name in person_names(record))
 
 
 @lru_cache(maxsize=1 << 16)
