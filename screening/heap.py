@@ -1,21 +1,52 @@
-"""A worker's start-up heap, kept out of the garbage collector's full passes.
+"""A worker's long-lived objects, kept out of the garbage collector's full passes.
 
-A worker imports numpy, aiohttp and the catalog and maps its data: ~60,000 objects that
-live as long as it does. A full collection walks every tracked object, ~30 ms for those
-alone on this machine: a stall of the event loop and of every request in flight. One
-comes whenever the objects that outlived younger passes grew by a quarter, which the
-name matcher's caches (a few objects a query) bring every few thousand queries.
-`gc.freeze()`, as pre-fork servers do (gunicorn's docs, Instagram's), moves what exists at
-start-up to a generation no pass walks; a full pass then costs only what came since.
+A full collection walks every tracked object, at ~1 us each on this machine (they are
+scattered, and each is a cache miss). A worker's imports, catalog and mapped data are
+~60,000 objects that live as long as it does; the name matcher's caches add more with
+every query until they are full. Measured at a million persons (bench/RESULTS.md): full
+passes came every few thousand name queries and took up to 360 ms, a stall of the event
+loop and of every request in flight.
+
+So a worker freezes its heap once it listens (`settle`, as pre-fork servers do: gunicorn's
+docs, Instagram's), and then every SETTLE_INTERVAL collects its young generations and
+freezes what survived them (`settle_survivors`): a full pass is then left only the few
+seconds' survivors. The cost: cyclic garbage that outlives two young passes is never
+freed. A request's objects die by reference counting long before; what is frozen grows
+with the bounded caches and stops, and `screening_heap_frozen_objects` shows it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
+
+from screening.metrics import FROZEN_OBJECTS
+
+SETTLE_INTERVAL = 5.0
+"""Seconds between two `settle_survivors`: each costs a young pass (~1 ms)."""
 
 
 def settle() -> int:
-    """Collect once, then freeze what is left; returns how many objects were frozen."""
+    """Collect once, then freeze what is left; returns how many objects are frozen."""
     gc.collect()
+    return _freeze()
+
+
+def settle_survivors() -> int:
+    """Collect the young generations, then freeze what survived them (see the module)."""
+    gc.collect(1)
+    return _freeze()
+
+
+def _freeze() -> int:
     gc.freeze()
-    return gc.get_freeze_count()
+    frozen = gc.get_freeze_count()
+    FROZEN_OBJECTS.set(frozen)
+    return frozen
+
+
+async def keep_settled(interval: float = SETTLE_INTERVAL) -> None:
+    """A worker's task: `settle_survivors` every `interval` seconds, until cancelled."""
+    while True:
+        await asyncio.sleep(interval)
+        settle_survivors()

@@ -90,6 +90,12 @@ GENERATION = Gauge(
     ["db"],
     multiprocess_mode="liveall",
 )
+FROZEN_OBJECTS = Gauge(
+    "screening_heap_frozen_objects",
+    "Objects a worker keeps out of full garbage collections (screening/heap.py): grows "
+    "with its caches, then stays; steady growth would be garbage it cannot free.",
+    multiprocess_mode="liveall",
+)
 
 
 def multiprocess_dir() -> str | None:

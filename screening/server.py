@@ -331,9 +331,11 @@ async def run_worker(settings: Settings, index: int, rate_table: Path | None = N
     watcher = asyncio.create_task(service.live.watch(settings.poll_interval))
     orphan = asyncio.create_task(_stop_when_orphaned(stop))
     frozen = heap.settle()
+    settling = asyncio.create_task(heap.keep_settled())
     log.info("worker %d listening (%d start-up objects frozen)", index, frozen)
     await stop.wait()
     orphan.cancel()
+    settling.cancel()
     service.stopping = True
     log.info("worker %d stopping: %d request(s) in flight", index, service.in_flight)
     watcher.cancel()

@@ -169,6 +169,8 @@ def test_one_scrape_adds_up_every_worker(serve: Serve, loaded: Path, tmp_path: P
     assert series(first, "screening_records", db="SLTD") == dict.fromkeys(pids, RECORDS)
     assert set(series(first, "screening_generation", db="SLTD")) == pids
     assert set(series(first, "process_resident_memory_bytes")) == pids
+    frozen = series(first, "screening_heap_frozen_objects")  # screening/heap.py
+    assert set(frozen) == pids and min(frozen.values()) > 10_000
 
     seen: set[int] = set()
     for _ in range(screens):  # /healthz names the worker that answered
