@@ -1077,7 +1077,8 @@ prefetch_owners(const Py_buffer *view, const Py_buffer *owners, uint64_t from, u
 }
 
 /* Copy the owners of slots [start, stop) to `records`; 0, or -1 with IndexError set for an
- * entry past the owners. `*sorted` is cleared when a record is below the one before it. */
+ * entry past the owners. `*sorted` says what was copied so far, across calls for one key:
+ * 2 nothing yet, 1 ascending, 0 not (a record below the one before it). */
 static int
 copy_owners(const Py_buffer *view, const Py_buffer *owners, uint64_t start, uint64_t stop,
             uint32_t *records, int *sorted)

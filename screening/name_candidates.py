@@ -94,12 +94,12 @@ def reference_candidates(
     if of_year is not None:
         chosen = reference_candidates(runs, need, near, on, rare, NO_LIMIT)
         year = _year_candidates(runs, need, on is not None, rare, of_year)
-        return _cut(runs, sorted_union([chosen, year]), limit)
-    within = sorted_union(near) if near is not None else None
+        return _cut(runs, _sorted_union([chosen, year]), limit)
+    within = _sorted_union(near) if near is not None else None
     if on is not None:
         chosen = at_least(runs, 1, within)
         if len(chosen):
-            keep = sorted_contains(sorted_union(on), chosen)
+            keep = sorted_contains(_sorted_union(on), chosen)
             keep |= sorted_contains_all(runs, chosen)
             for run in runs:
                 if len(run) <= rare:
@@ -111,10 +111,13 @@ def reference_candidates(
 
 
 def _year_candidates(runs: Runs, need: int, lenient: bool, rare: int, of_year: Runs) -> np.ndarray:
+    """The records of `of_year` that `near` holding them would have let through: all of
+    them are near, so only the rule's token counts are left (both tokens or a rare one
+    under the lenient rule, else `need`)."""
     if not lenient:
         return at_least(of_year, need)
     rare_ones = [year for run, year in zip(runs, of_year, strict=True) if len(run) <= rare]
-    return sorted_union([at_least(of_year, 2), *rare_ones])
+    return _sorted_union([at_least(of_year, 2), *rare_ones])
 
 
 def _cut(runs: Runs, chosen: np.ndarray, limit: int) -> np.ndarray:
@@ -142,7 +145,7 @@ def at_least(runs: Runs, need: int, within: np.ndarray | None = None) -> np.ndar
             counts += sorted_contains(run, within)
         held: np.ndarray = within[counts >= need]
         return held
-    union = sorted_union(drivers)
+    union = _sorted_union(drivers)
     if within is not None:
         union = union[sorted_contains(within, union)]
     if need == 1 or not union.size:
@@ -154,7 +157,7 @@ def at_least(runs: Runs, need: int, within: np.ndarray | None = None) -> np.ndar
     return chosen
 
 
-def sorted_union(runs: Runs) -> np.ndarray:
+def _sorted_union(runs: Runs) -> np.ndarray:
     """The distinct records of sorted arrays, sorted (a merge, not a hash set)."""
     if not runs:
         return EMPTY
