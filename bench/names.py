@@ -375,14 +375,15 @@ class Served:
     (screening/heap.py), as the worker's `keep_settled` task does."""
 
     def __init__(self, data: Any) -> None:
+        from screening import heap  # with the service, as `main` imports it: not at bench import
+
         self.data = data
+        self.heap = heap
         self.settled = time.monotonic()
 
     def screen(self, queries: list[dict[str, str]]) -> list[dict[str, Any]]:
-        from screening.heap import SETTLE_INTERVAL, settle_survivors
-
-        if time.monotonic() - self.settled >= SETTLE_INTERVAL:
-            settle_survivors()
+        if time.monotonic() - self.settled >= self.heap.SETTLE_INTERVAL:
+            self.heap.settle_survivors()
             self.settled = time.monotonic()
         found: list[dict[str, Any]] = self.data.screen(queries)
         return found

@@ -1031,6 +1031,18 @@ first_past_run(const char *slots, uint64_t position, uint64_t slot_count, uint64
     return upper;
 }
 
+/* [start, stop): the slots of hash `hash`'s posting run in an array of `count` slots. */
+static inline void
+run_of(const char *slots, uint64_t count, uint64_t capacity, uint64_t hash, uint64_t *start,
+       uint64_t *stop)
+{
+    const uint64_t high = hash >> 32;
+    *start = first_not_below(slots, home_slot(hash, capacity), count, high);
+    if (*start > count)
+        *start = count; /* a home past the array: only a damaged file has one */
+    *stop = first_past_run(slots, *start, count, high);
+}
+
 static PyObject *
 probe_run_bounds(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1047,11 +1059,8 @@ probe_run_bounds(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0)
         return NULL;
-    const uint64_t count = (uint64_t)view.len / 8, high = hash >> 32;
-    uint64_t start = first_not_below(view.buf, home_slot(hash, capacity), count, high);
-    if (start > count)
-        start = count; /* a home past the array: only a damaged file has one */
-    const uint64_t stop = first_past_run(view.buf, start, count, high);
+    uint64_t start, stop;
+    run_of(view.buf, (uint64_t)view.len / 8, capacity, hash, &start, &stop);
     PyBuffer_Release(&view);
     return Py_BuildValue("(KK)", (unsigned long long)start, (unsigned long long)stop);
 }
@@ -1180,18 +1189,12 @@ probe_runs_records(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     for (Py_ssize_t at = 0; at < wanted; at++) {
         uint64_t *key = bounds + stride * at;
-        const uint64_t high = key[0] >> 32;
         for (Py_ssize_t table = 0; table < table_count; table++) {
-            const uint64_t count = (uint64_t)views[table].len / 8;
-            uint64_t start = first_not_below(views[table].buf,
-                                             home_slot(key[0], capacities[table]), count, high);
-            if (start > count)
-                start = count;
-            const uint64_t stop = first_past_run(views[table].buf, start, count, high);
-            key[1 + 2 * table] = start;
-            key[2 + 2 * table] = stop;
+            uint64_t *start = &key[1 + 2 * table], *stop = &key[2 + 2 * table];
+            run_of(views[table].buf, (uint64_t)views[table].len / 8, capacities[table], key[0],
+                   start, stop);
             if (owners.obj != NULL)
-                prefetch_owners(&views[table], &owners, start, stop);
+                prefetch_owners(&views[table], &owners, *start, *stop);
         }
     }
     uint64_t total = 0;
