@@ -122,7 +122,8 @@ def full_name(values: Mapping[str, object]) -> str:
 def person_names(values: Mapping[str, object]) -> list[tuple[str, str]]:
     """(kind, name) of every name a person record is searched by: the name, then aliases,
     low-quality aliases and the name in its original script."""
-    names = [("name", full_name(values))] if full_name(values) else []
+    name = full_name(values)
+    names = [("name", name)] if name else []
     for field, kind in PERSON_NAME_FIELDS.items():
         names += [(kind, one) for one in split_names(values.get(field))]
     return names

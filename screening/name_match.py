@@ -15,7 +15,7 @@ Names do not hash, so a query goes in three steps (DESIGN.md, "Persons"):
    compared with the query token by token: equal, phonetically equal, or close in spelling
    (Jaro-Winkler, rapidfuzz), each query token paired with at most one record token.
    One-syllable tokens of another vowel (DANG, DUONG; GAO, GUO) are other names, whatever
-   their phonetic key (`other_syllables`).
+   their phonetic key (screening/token_similarity.py).
 3. Evidence: the date of birth moves the score (loaders/birth_dates.py `agreement`): the
    same full date adds, a different one takes the match well under any threshold, as a
    different date of birth is the strongest sign of a different person. A close but
@@ -36,14 +36,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import numpy as np
-from rapidfuzz.distance import OSA, Indel, JaroWinkler
 
 from indexes import Snapshot
 from indexes.segment import Segment, sorted_contains
@@ -76,6 +75,7 @@ from loaders.normalise import FieldError, state
 from loaders.records import decode
 from screening.errors import QueryError
 from screening.name_candidates import as_bits, choose
+from screening.token_similarity import token_similarity
 
 Result = dict[str, Any]
 
@@ -106,24 +106,6 @@ MAX_QUERY_TOKENS = 12
 REPORT_BELOW_THRESHOLD = 0.15
 """Matches down to the threshold less this are returned (not hits): context for an officer."""
 
-FUZZY_FLOOR = 0.8
-"""Below this Jaro-Winkler similarity two tokens are not the same name at all."""
-PHONETIC_SIMILARITY = 0.88
-SKELETON_SIMILARITY = 0.82
-TYPO_SIMILARITY = 0.85
-TRANSLITERATION_SIMILARITY = 0.88
-MIN_CONSONANT_KEY = 2
-FOLDED = {"KH": "H", "GH": "G", "DH": "Z", "TH": "T", "PH": "F", "DJ": "J", "OU": "W",
-          "SH": "S", "CH": "S", "Q": "K", "C": "K", "EE": "I", "Y": "I"}  # fmt: skip
-FOLDS = re.compile("|".join(sorted(FOLDED, key=len, reverse=True)))
-VOWELS_ONLY = re.compile(r"[AEIOU]")
-SHORT_TOKEN = 4
-LONG_TOKEN = 8
-"""Tokens this short (syllables) may differ in their vowels only: HO and HU, SU and SOU."""
-VOWELS = re.compile(r"[AEIOUYW]")
-DOUBLED = re.compile(r"(.)\1+")
-MIN_PHONETIC_CODE = 2
-"""A one-letter phonetic code (LIU and LEE are both L) says too little to pair tokens."""
 QUERY_SIDE_WEIGHT = 0.7
 """The query's tokens found in the record weigh more than the record's found in the query:
 a watchlist often knows more names of a person than a passport prints."""
@@ -159,8 +141,11 @@ the dates of birth agree exactly: a passport prints every given name, so JAMES B
 in 1979 is less likely ERIK JAMES BISHOP listed with only that year."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class NameQuery:
+    """One parsed name query (not frozen: a frozen dataclass's fields are each set through
+    `object.__setattr__`, ~1 us a query of the ~200 a new traveller costs)."""
+
     db: Database
     fields: tuple[tuple[str, tuple[str, ...]], ...]
     """(query field, its significant tokens); persons have one field, `name`."""
@@ -174,8 +159,9 @@ class NameQuery:
     """Every field's tokens in order, kept (asked for several times a query)."""
 
     def __post_init__(self) -> None:
-        tokens = tuple(token for _, tokens in self.fields for token in tokens)
-        object.__setattr__(self, "tokens", tokens)
+        fields = self.fields
+        one = len(fields) == 1
+        self.tokens = fields[0][1] if one else tuple(chain.from_iterable(t for _, t in fields))
 
 
 class NameMatcher:
@@ -749,7 +735,7 @@ def _pairing(query: tuple[str, ...], tokens: tuple[str, ...]) -> dict[int, tuple
         for r, record_token in enumerate(tokens):
             if r in used:
                 continue
-            similarity, how = _token_similarity(query_token, record_token)
+            similarity, how = token_similarity(query_token, record_token)
             if similarity:
                 pairs.append((similarity, q, r, how))
     pairs.sort(reverse=True)
@@ -797,102 +783,3 @@ def _weight(token: str) -> float:
 @lru_cache(maxsize=1 << 14)
 def _total_weight(tokens: tuple[str, ...]) -> float:
     return sum(_weight(token) for token in tokens)
-
-
-@lru_cache(maxsize=1 << 18)
-def _token_similarity(query: str, record: str) -> tuple[float, str]:
-    """How alike two name tokens are, and why: equal; the same phonetic key and close in
-    spelling (MOHAMMED, MUHAMMAD); one typo apart (ERIKSON, ERIKSSON); short syllables that
-    differ in their vowels (HO, HU). Names that merely look alike (THOMAS and THOMPSON,
-    MING and KING, JOHN and JEAN) are not paired: on a million persons they were most of
-    the false positives; nor are syllables of another vowel (`other_syllables`: DANG and
-    DUONG)."""
-    if query == record:
-        return 1.0, "exact"
-    if other_syllables(query, record):
-        return 0.0, ""
-    similarity = JaroWinkler.normalized_similarity(query, record)
-    code = phonetic(query)
-    if code == phonetic(record) and len(code) >= MIN_PHONETIC_CODE and similarity >= FUZZY_FLOOR:
-        return max(PHONETIC_SIMILARITY, similarity), "phonetic"
-    if similarity >= FUZZY_FLOOR and _one_typo_apart(query, record):
-        return max(TYPO_SIMILARITY, similarity), "spelling"
-    if _transliterated(query, record):
-        return TRANSLITERATION_SIMILARITY, "transliteration"
-    if max(len(query), len(record)) <= SHORT_TOKEN and _same_consonants(query, record):
-        return SKELETON_SIMILARITY, "consonants"
-    return 0.0, ""
-
-
-def _transliterated(query: str, record: str) -> bool:
-    """Two romanisations of one name: the same first sound and the same consonants once the
-    usual alternatives are folded (KH/H, DH/Z, OU/W, Q/K, CH/SH, doubled letters, vowels)."""
-    one, other = consonant_key(query), consonant_key(record)
-    if one != other or len(one) < MIN_CONSONANT_KEY:
-        return False
-    # two consonants say little (MOREAU and MEYER are both MR): then the spellings must
-    # be close too (KHAN and HAN, KHALIL and HALIL)
-    return len(one) > MIN_CONSONANT_KEY or OSA.distance(query, record) <= 2
-
-
-def _one_typo_apart(query: str, record: str) -> bool:
-    """One edit apart (a letter dropped, doubled, swapped with its neighbour or replaced),
-    or two for long names; a different first letter only by swapping the first two."""
-    allowed = 2 if min(len(query), len(record)) >= LONG_TOKEN else 1
-    first = query[0] == record[0] or query[:2] == record[1::-1]
-    return first and OSA.distance(query, record, score_cutoff=allowed) <= allowed
-
-
-@lru_cache(maxsize=1 << 16)
-def consonant_key(token: str) -> str:
-    """The first letter, then the consonants, of a token with transliteration alternatives
-    folded: KHALIL and HALIL, OUATBAN and WATBAN, BARDHAN and BARZAN, EEBRAIMA and IBRAIMA
-    meet; MOHAMMED (MHMD) and MAHMOUD (MHMWD) do not."""
-    folded = FOLDS.sub(lambda found: FOLDED[found.group(0)], token)
-    rest = VOWELS_ONLY.sub("", folded[1:])
-    return DOUBLED.sub(r"\1", folded[:1] + rest)
-
-
-def _same_consonants(query: str, record: str) -> bool:
-    first = query.replace("DJ", "J")[0], record.replace("DJ", "J")[0]
-    vowel_initial = all(letter in "AEIOUY" for letter in first)
-    return (first[0] == first[1] or vowel_initial) and skeleton(query) == skeleton(record)
-
-
-def other_syllables(query: str, record: str) -> bool:
-    """Two one-syllable tokens (`nucleus`) whose vowels are not one romanisation apart: DANG
-    and DUONG, DUNG and DANG, GAO and GUO are other Vietnamese and Chinese names, though
-    metaphone and their consonants make them one (on a million persons they were half the
-    false positives left). A romanisation trades a vowel for one of its kind (JONG and JUNG,
-    SU and SOU, ALI and ALY) or adds or drops one (JEONG and JUNG, HWAN and HOUAN, LO and
-    LUO), and a typo may swap two (RYONG, ROYNG): those stay alike. Vowels of the other
-    kind (front A, E, I, Y for back O, U, W), or two vowels more, make another syllable.
-    Tokens of more syllables are left to the other tests: there one vowel typed for another
-    (NIDAL, NODAL) is a typo, not another name."""
-    one, other = nucleus(query), nucleus(record)
-    if one is None or other is None or Indel.distance(one, other) <= 1:
-        return False
-    swapped = len(one) == len(other) and sorted(one) == sorted(other)
-    return not (swapped and OSA.distance(one, other) == 1)
-
-
-VOWEL_RUNS = re.compile(r"[AEIOUYW]+")
-VOWEL_KINDS = str.maketrans("AEIYOUW", "FFFFBBB")
-"""Front (F) and back (B) vowels: romanisations of one sound stay within a kind (Arabic
-fatha as A or E, kasra as I, E or EE; damma as O, U or OU; Korean and Chinese O and U)."""
-
-
-@lru_cache(maxsize=1 << 16)
-def nucleus(token: str) -> str | None:
-    """The vowels of a one-syllable token (one run of vowels, W and Y among them: DUONG,
-    HWAN, NGUYEN), each as its kind (`VOWEL_KINDS`); None for a token of more syllables."""
-    runs = VOWEL_RUNS.findall(token)
-    return runs[0].translate(VOWEL_KINDS) if len(runs) == 1 else None
-
-
-@lru_cache(maxsize=1 << 16)
-def skeleton(token: str) -> str:
-    """The consonants of a token (DJ as J), doubled ones once: short syllables that
-    transliterations spell with other vowels (Korean HO/HU, SU/SOU, IL/EEL, JO/DJO) meet."""
-    consonants = VOWELS.sub("", token.replace("DJ", "J"))
-    return DOUBLED.sub(r"\1", consonants)
