@@ -68,19 +68,26 @@ def phonetic(token: str) -> str:
     return jellyfish.metaphone(token) or token
 
 
+@lru_cache(maxsize=1 << 16)
+def token_key(token: str) -> bytes:
+    """The index key of a significant token: its phonetic key (remembered: a new name is
+    mostly tokens seen before)."""
+    return PHONETIC_PREFIX + phonetic(token).encode()
+
+
 def name_keys(names: Iterable[str]) -> list[bytes]:
     """The index keys of a record's names (name, aliases, original script): one per distinct
     phonetic key of a significant token, so the record is found whatever the order."""
     keys: dict[bytes, None] = {}
     for name in names:
         for token in significant(name_tokens(name)):
-            keys[PHONETIC_PREFIX + phonetic(token).encode()] = None
+            keys[token_key(token)] = None
     return list(keys)
 
 
 def query_keys(tokens: Iterable[str]) -> list[bytes]:
     """The phonetic keys to look up for the significant tokens of a query, one per token."""
-    return [PHONETIC_PREFIX + phonetic(token).encode() for token in tokens]
+    return [token_key(token) for token in tokens]
 
 
 def split_names(value: object) -> tuple[str, ...]:
