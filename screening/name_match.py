@@ -734,6 +734,8 @@ def _pairing(query: tuple[str, ...], tokens: tuple[str, ...]) -> dict[int, tuple
     paired: dict[int, tuple[float, str, int]] = {}
     used: set[int] = set()
     for q in range(len(query) - 1, -1, -1):
+        if query[q] not in tokens:  # most tokens of a candidate's name are not the query's
+            continue
         for r in range(len(tokens) - 1, -1, -1):
             if r not in used and query[q] == tokens[r]:
                 paired[q] = (1.0, "exact", r)
@@ -766,6 +768,8 @@ def _name_similarity(query: tuple[str, ...], tokens: tuple[str, ...]) -> float:
     if not tokens or not query:
         return 0.0
     paired = _pairing(query, tokens)
+    if not paired:
+        return 0.0
     query_found = sum(_weight(query[q]) * s for q, (s, _, _) in paired.items())
     record_found = sum(_weight(tokens[r]) * s for s, _, r in paired.values())
     query_side = query_found / _total_weight(query)
