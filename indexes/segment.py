@@ -552,6 +552,7 @@ class Segment:
         self._sorted_cache: dict[str | None, np.ndarray] = {}
         self._probe = self._index.find
         self._run_tables = run_tables(self._indexes)
+        self._token_run_tables = self._run_tables[1:]
         self._check_sizes()
 
     def _slot_index(self, slots: str, capacity: str, rows: str, width: int) -> HashIndex:
@@ -646,39 +647,50 @@ class Segment:
             return queries, entries
         return queries, np.frombuffer(self._entry_records, dtype=np.uint32)[entries]
 
-    def postings(self, key: bytes) -> np.ndarray:
+    def postings(self, key: bytes, tokens_only: bool = False) -> np.ndarray:
         """Record numbers stored under `key`, ascending, as uint32: a candidate set.
 
         For inverted-index keys (a name token, a birth year) shared by thousands of
         records: `records_under` without comparing stored keys, so it may also hold
         records of another key whose hash has the same high 32 bits (rare), for a caller
-        that checks each record itself (a scorer).
+        that checks each record itself (a scorer). `tokens_only`: the records holding
+        `key` as a token (`tslots` alone, FORMAT.md "Tokens"), for a caller whose keys
+        are never lookup keys; one random read a key fewer.
         """
         if self.table is None:
-            records = self.records_under(key, verify=False)
+            records = self.records_under(key, verify=False, tokens_only=tokens_only)
             records.sort()
             return records.astype(np.uint32)
-        (found,) = self.postings_many([key])
+        (found,) = self.postings_many([key], tokens_only)
         return found
 
-    def postings_many(self, keys: Sequence[bytes]) -> list[np.ndarray]:
+    def postings_many(self, keys: Sequence[bytes], tokens_only: bool = False) -> list[np.ndarray]:
         """`postings` of each key, read together (their cache misses overlap)."""
         if self.table is None:
-            return [self.postings(key) for key in keys]
+            return [self.postings(key, tokens_only) for key in keys]
+        tables = self._token_run_tables if tokens_only else self._run_tables
         try:
-            return runs_records(self._run_tables, keys, self._entry_records)
+            return runs_records(tables, keys, self._entry_records)
         except IndexError:
             raise CorruptFileError(self.path, 0, "a slot points outside the keys") from None
 
     def records_under(
-        self, key: bytes, hashed: int | None = None, verify: bool = True
+        self,
+        key: bytes,
+        hashed: int | None = None,
+        verify: bool = True,
+        tokens_only: bool = False,
     ) -> np.ndarray:
         """`find` as an int64 array, for a key many records share (postings.py): exact,
-        the stored keys compared, unless `verify=False` (then a superset: see postings.py).
+        the stored keys compared, unless `verify=False` (then a superset: see postings.py);
+        `tokens_only` as in `postings`.
         """
         hashed = key_hash(key) if hashed is None else hashed
+        indexes = self._indexes[1:] if tokens_only else self._indexes
+        if not indexes:
+            return np.empty(0, dtype=np.int64)
         try:
-            found = [find_postings(index, key, hashed, verify) for index in self._indexes]
+            found = [find_postings(index, key, hashed, verify) for index in indexes]
             entries = found[0] if len(found) == 1 else np.concatenate(found)
             if verify and len(found) > 1:
                 entries.sort()

@@ -361,7 +361,8 @@ def _born_near_by_year_keys(
     near = (*on, _year_without_keys(segment, dob.year))
     # Not remembered (`postings`): tens of thousands of (token, year) pairs, few asked twice,
     # would fill the cache with arrays the garbage collector then walks in every full pass.
-    of_year = segment.postings_many([year_name_key(key, dob.year) for key in keys])
+    year_keys = [year_name_key(key, dob.year) for key in keys]
+    of_year = segment.postings_many(year_keys, tokens_only=True)
     return choose(
         runs, need, near, on if lenient else None, RARE_TOKEN, MAX_CANDIDATES, bits, of_year
     )
@@ -416,8 +417,9 @@ def postings(segment: Segment, key: bytes) -> np.ndarray:
     """`Segment.postings`, remembered: the common tokens (MOHAMMED, JOHN, a birth year) come
     back query after query, and reading and sorting their long runs is most of a query's
     cost. Segments are immutable, so a remembered run never goes stale; it keeps its
-    segment mapped until it is evicted."""
-    return segment.postings(key)
+    segment mapped until it is evicted. Every key a name query reads is a token (names
+    and dates are a record's `index_keys`), so the lookup keys' array is not probed."""
+    return segment.postings(key, tokens_only=True)
 
 
 BITSETS_CACHED = 256

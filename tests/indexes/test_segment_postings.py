@@ -168,6 +168,41 @@ def test_compiled_run_bounds_are_the_reference_ones(
     assert stop - start == highs.count(wanted)
 
 
+@pytest.mark.parametrize("probe", ["compiled", "python"])
+def test_tokens_only_reads_the_token_slots_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe: str
+) -> None:
+    """A key that one record holds as a lookup key and others as a token: `tokens_only`
+    gives the token holders, a plain posting read both; a segment without tokens has no
+    token holders."""
+    if probe == "python":
+        monkeypatch.setenv(PROBE_ENV, "python")
+    elif not use_compiled():
+        pytest.skip("the compiled probe is not built")
+    records = [
+        Record(b"id-0", (b"p:ANNA",), 0),
+        Record(b"id-1", (b"key-1",), 1, tokens=(b"p:ANNA", b"y:1974")),
+        Record(b"id-2", (b"key-2",), 2, tokens=(b"y:1974",)),
+        Record(b"id-3", (b"key-3",), 3, tokens=(b"p:ANNA",)),
+    ]
+    with Writer(tmp_path / DB, DB) as writer:
+        writer.upsert(records)
+        writer.commit()
+    segment = open_snapshot(tmp_path / DB, DB).parts[0].segment
+    assert (segment.table is None) == (probe == "python")
+    assert segment.postings(b"p:ANNA").tolist() == [0, 1, 3]
+    assert segment.postings(b"p:ANNA", tokens_only=True).tolist() == [1, 3]
+    many = segment.postings_many([b"y:1974", b"p:ANNA", b"p:absent"], tokens_only=True)
+    assert [found.tolist() for found in many] == [[1, 2], [1, 3], []]
+    with Writer(tmp_path / "SLTD", "SLTD") as writer:
+        writer.upsert([Record(b"id-0", (b"p:ANNA",), 0)])
+        writer.commit()
+    plain = open_snapshot(tmp_path / "SLTD", "SLTD").parts[0].segment
+    assert plain.postings(b"p:ANNA").tolist() == [0]
+    assert plain.postings(b"p:ANNA", tokens_only=True).size == 0
+    assert [found.size for found in plain.postings_many([b"p:ANNA"], tokens_only=True)] == [0]
+
+
 TOKENS = [b"t:%d" % number for number in range(12)]
 
 
