@@ -84,11 +84,12 @@ def token_similarity(query: str, record: str) -> tuple[float, str]:
         return 0.0, ""
     sounds_alike = one.phonetic == other.phonetic and len(one.phonetic) >= MIN_PHONETIC_CODE
     allowed = _typos_allowed(query, record)
-    if sounds_alike or _may_be_typo(query, record, allowed):
+    may_be_typo = _may_be_typo(query, record, allowed)
+    if sounds_alike or may_be_typo:
         similarity = JaroWinkler.normalized_similarity(query, record)
         if sounds_alike and similarity >= FUZZY_FLOOR:
             return max(PHONETIC_SIMILARITY, similarity), "phonetic"
-        if similarity >= FUZZY_FLOOR and _one_typo_apart(query, record, allowed):
+        if may_be_typo and similarity >= FUZZY_FLOOR and _edits_within(query, record, allowed):
             return max(TYPO_SIMILARITY, similarity), "spelling"
     if _transliterated(query, record, one.consonants, other.consonants):
         return TRANSLITERATION_SIMILARITY, "transliteration"
@@ -114,18 +115,17 @@ def _typos_allowed(query: str, record: str) -> int:
 
 
 def _may_be_typo(query: str, record: str, allowed: int) -> bool:
-    """What `_one_typo_apart` requires besides the edits, cheaply: the same first letter (or
-    the first two swapped), and lengths no more edits apart than allowed."""
+    """What a typo needs besides `_edits_within`, cheaply: the same first letter (a
+    different one only by swapping the first two), and lengths no more edits apart than
+    allowed."""
     first = query[:1] == record[:1] or query[:2] == record[1::-1]
     return first and abs(len(query) - len(record)) <= allowed
 
 
-def _one_typo_apart(query: str, record: str, allowed: int) -> bool:
-    """`allowed` edits apart (a letter dropped, doubled, swapped with its neighbour or
-    replaced); a different first letter only by swapping the first two."""
-    return _may_be_typo(query, record, allowed) and (
-        OSA.distance(query, record, score_cutoff=allowed) <= allowed
-    )
+def _edits_within(query: str, record: str, allowed: int) -> bool:
+    """At most `allowed` edits apart: a letter dropped, doubled, swapped with its neighbour
+    or replaced."""
+    return OSA.distance(query, record, score_cutoff=allowed) <= allowed
 
 
 def consonant_key(token: str) -> str:

@@ -168,7 +168,10 @@ def test_compiled_run_bounds_are_the_reference_ones(
     assert stop - start == highs.count(wanted)
 
 
-@pytest.mark.parametrize("probe", ["compiled", "python"])
+COMPILED_BUILT = pytest.mark.skipif(not use_compiled(), reason="the compiled probe is not built")
+
+
+@pytest.mark.parametrize("probe", [pytest.param("compiled", marks=COMPILED_BUILT), "python"])
 def test_tokens_only_reads_the_token_slots_alone(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, probe: str
 ) -> None:
@@ -177,8 +180,6 @@ def test_tokens_only_reads_the_token_slots_alone(
     token holders."""
     if probe == "python":
         monkeypatch.setenv(PROBE_ENV, "python")
-    elif not use_compiled():
-        pytest.skip("the compiled probe is not built")
     records = [
         Record(b"id-0", (b"p:ANNA",), 0),
         Record(b"id-1", (b"key-1",), 1, tokens=(b"p:ANNA", b"y:1974")),
