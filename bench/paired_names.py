@@ -5,7 +5,7 @@ more than most changes to the matcher are worth, so two separate runs cannot tel
 a change helped. Here both versions screen the same loaded NOMINAL in one process, in
 alternating chunks of new travellers (the order reversed every chunk), and each side's CPU
 time is summed: the machine's slow and fast minutes fall on both alike. An A/A run (a
-revision against itself) shows what is left of the noise (within 3% here).
+revision against itself) shows what is left of the noise (-3% and +5% here).
 
 The other version is screening/name_match.py as committed at a git revision, loaded from a
 copy under its own module name; everything it imports (the engine, the loaders, the

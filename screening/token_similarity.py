@@ -36,8 +36,9 @@ FOLDED = {"KH": "H", "GH": "G", "DH": "Z", "TH": "T", "PH": "F", "DJ": "J", "OU"
 FOLDS = re.compile("|".join(sorted(FOLDED, key=len, reverse=True)))
 VOWELS_ONLY = re.compile(r"[AEIOU]")
 SHORT_TOKEN = 4
-LONG_TOKEN = 8
 """Tokens this short (syllables) may differ in their vowels only: HO and HU, SU and SOU."""
+LONG_TOKEN = 8
+"""Tokens this long (both) may be two edits apart rather than one."""
 VOWELS = re.compile(r"[AEIOUYW]")
 DOUBLED = re.compile(r"(.)\1+")
 MIN_PHONETIC_CODE = 2
