@@ -9,7 +9,7 @@ DEMO_PORT ?= 8080
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py indexes/_probe.c indexes/_vendor/xxhash.h screening/_name_candidates.c
+$(STAMP): pyproject.toml setup.py indexes/_probe.c indexes/_vendor/xxhash.h screening/_name_candidates.c screening/_fsync_thread.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

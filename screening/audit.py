@@ -42,10 +42,10 @@ from screening.journal import (
     Journal,
     JournalError,
     Line,
-    Syncer,
     parse_line,
     scan,
 )
+from screening.journal_sync import start_syncer
 from screening.keys import ApiKey
 
 log = logging.getLogger("screening.audit")
@@ -145,14 +145,15 @@ class Audit:
         self.data = data
         self.rotate_at = rotate_at
         self.worker = worker
-        self.syncer = Syncer(sync_interval)
+        self.syncer = start_syncer(sync_interval)
+        self.journals: list[Journal] = []
         self.trail = self._journal(audit_directory(data))
         self._hits: dict[str, Journal] = {}
         self._hits_lock = threading.Lock()
 
     def _journal(self, directory: Path) -> Journal:
-        journal = Journal(directory, self.rotate_at, self.worker)
-        self.syncer.journals.append(journal)
+        journal = Journal(directory, self.rotate_at, self.worker, self.syncer)
+        self.journals.append(journal)
         return journal
 
     def hits_journal(self, owner: str) -> Journal:
@@ -243,9 +244,11 @@ class Audit:
             by_owner.setdefault(owner, []).append(dumps_line(notice))
         for owner, lines in by_owner.items():
             self.hits_journal(owner).append(b"".join(lines))
-        self.syncer.written()
 
     def close(self) -> None:
+        """The last syncs; every journal closed."""
+        for journal in self.journals:
+            journal.close()
         self.syncer.close()
 
 

@@ -17,7 +17,8 @@ newest is the one written to) and `LOCK`. Why this shape:
   limit the next owner uses, and file N+1 exists only once N is sealed: a reader that saw
   N+1 before reading N knows that N's tail is final.
 - Durability: the lines are in the page cache when `append` returns, so a killed worker
-  loses nothing; `Syncer` fdatasyncs them in batches, on a thread, moments later.
+  loses nothing; the journal's syncer (screening/journal_sync.py) fdatasyncs them in
+  batches, off the event loop, moments later.
 - Reading: `scan` merges the streams (in the order of the lines' first bytes, which the
   service's writers make their time: audit.py) and yields each complete line with its
   stream and the `Position` after it (file number, byte offset). A `Cursor` holds one
@@ -37,7 +38,6 @@ from __future__ import annotations
 import errno
 import fcntl
 import heapq
-import logging
 import os
 import re
 import stat
@@ -50,9 +50,7 @@ from typing import IO, Any
 
 import orjson
 
-from indexes.container import fsync_directory
-
-log = logging.getLogger("screening.journal")
+from screening.journal_sync import DeferredSyncer, Syncer
 
 SUFFIX = ".jsonl"
 FILE_NAME = re.compile(r"(\d{8})\.jsonl")
@@ -127,13 +125,17 @@ class Journal:
     """The appending end of one journal, for one process; its methods are thread-safe.
 
     The stream is claimed, and its files opened, at the first append, so a journal nobody
-    writes to leaves no trace.
+    writes to leaves no trace. `syncer` makes its lines durable (screening/journal_sync.py);
+    without one, they are made so when the journal is closed.
     """
 
-    def __init__(self, directory: Path, rotate_at: int, worker: int = 0) -> None:
+    def __init__(
+        self, directory: Path, rotate_at: int, worker: int = 0, syncer: Syncer | None = None
+    ) -> None:
         self.directory = directory
         self.rotate_at = rotate_at
         self.worker = worker
+        self.syncer: Syncer = syncer if syncer is not None else DeferredSyncer()
         self.stream: str | None = None
         """The name of the stream this process owns, once it has appended."""
         self._lock = threading.Lock()
@@ -142,11 +144,8 @@ class Journal:
         self._number = 0
         self._size: int | None = None
         """Bytes in the file written to, or None when unknown (after a failed write)."""
-        self._retired: list[int] = []
-        """Files left by a rotation: fdatasync'ed, then closed, by the next `sync`."""
         self._new_entries: set[Path] = set()
-        """Directories that gained a file or folder: fsynced by the next `sync`."""
-        self._dirty = False
+        """Directories that gained a file or folder, for the syncer once the append is made."""
 
     def append(self, lines: bytes) -> None:
         """Write complete lines (each ending in `\\n`) in one `write()`; JournalError if not."""
@@ -158,12 +157,13 @@ class Journal:
                 if size is None or size >= self.rotate_at:
                     size = self._writable()
                 self._size = None  # unknown until the write is whole
-                self._size = size + _write_all(self._fd_now(), lines)
+                fd = self._fd_now()
+                self._size = size + _write_all(fd, lines)
             except OSError as error:
                 raise JournalError(
                     f"{self.directory}: cannot append: {error.strerror or error}"
                 ) from None
-            self._dirty = True
+            self.syncer.dirty(fd)
 
     def _fd_now(self) -> int:
         assert self._fd is not None
@@ -179,10 +179,20 @@ class Journal:
             status = os.fstat(self._fd)
             writable = bool(status.st_mode & stat.S_IWUSR)
             if writable and status.st_size < self.rotate_at:
+                self._hand_over_directories()
                 return _ended(self._fd, status.st_size)
             if writable:
                 os.fchmod(self._fd, SEALED_MODE)
             self._switch(self._number + 1)
+
+    def _hand_over_directories(self) -> None:
+        """The directories that gained entries, to the syncer (the deepest first)."""
+        folders = sorted(self._new_entries, key=lambda path: len(path.parts), reverse=True)
+        for folder in folders:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            self.syncer.track(fd, folder)
+            self.syncer.hand_over(fd)
+            self._new_entries.discard(folder)
 
     def _claim(self) -> None:
         """Own a stream: `w<worker>`, or the first of `w<worker>-2`, `-3` ... no live
@@ -226,31 +236,15 @@ class Journal:
                 raise
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)  # fstat shows it sealed: next one
         if self._fd is not None:
-            self._retired.append(self._fd)
+            self.syncer.hand_over(self._fd)  # its last lines made durable, then closed
+        self.syncer.track(fd, path)
         self._fd, self._number = fd, number
         self._new_entries.add(folder)
 
-    def sync(self) -> None:
-        """fdatasync what was appended since the last call (and the directory if a file
-        was created). Called by `Syncer`'s thread; appends go on meanwhile."""
-        with self._lock:
-            if not self._dirty and not self._retired and not self._new_entries:
-                return
-            fd, retired, folders = self._fd, self._retired, self._new_entries
-            self._retired, self._dirty, self._new_entries = [], False, set()
-        for old in retired:
-            try:
-                os.fdatasync(old)
-            finally:
-                os.close(old)
-        if fd is not None:
-            os.fdatasync(fd)
-        for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
-            fsync_directory(folder)
-
     def close(self) -> None:
-        """Sync and close (which gives the stream up); only once nothing appends any more."""
-        self.sync()
+        """Make every line durable, then close (which gives the stream up); only once
+        nothing appends any more."""
+        self.syncer.drain()
         with self._lock:
             for fd in (self._fd, self._lock_fd):
                 if fd is not None:
@@ -282,53 +276,6 @@ def _write_all(fd: int, lines: bytes) -> int:
             raise OSError(errno.ENOSPC, "no space left on the device")
         view = view[written:]
     return len(lines)
-
-
-class Syncer:
-    """One thread per process that fdatasyncs its journals: `interval` seconds after a
-    write it syncs everything written since, so one fdatasync covers a batch of requests
-    and the event loop never waits for the disk."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.journals: list[Journal] = []
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="journal-sync", daemon=True)
-        self._thread.start()
-
-    def written(self) -> None:
-        """Something was appended: sync it soon. (Once the thread is woken, setting the
-        event again would only cost a lock: the thread clears it before it syncs.)"""
-        if not self._wake.is_set():
-            self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait()
-            self._stop.wait(self.interval)
-            self._wake.clear()
-            self.sync_all()
-
-    def sync_all(self) -> None:
-        for journal in list(self.journals):
-            try:
-                journal.sync()
-            except OSError as error:
-                log.error(
-                    "%s: fdatasync failed: %s; lines written just before may be lost if the"
-                    " machine crashes now",
-                    journal.directory,
-                    error.strerror or error,
-                )
-
-    def close(self) -> None:
-        """Stop the thread after a last sync, and close every journal."""
-        self._stop.set()
-        self._wake.set()
-        self._thread.join()
-        for journal in self.journals:
-            journal.close()
 
 
 # --- reading ------------------------------------------------------------------------------

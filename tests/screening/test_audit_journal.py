@@ -29,7 +29,6 @@ from screening.journal import (
     Journal,
     JournalError,
     Position,
-    Syncer,
     check_cursor,
     check_position,
     file_numbers,
@@ -339,33 +338,6 @@ def test_a_cursor_into_an_archived_file_resumes_at_the_oldest_kept(tmp_path: Pat
     check_cursor(directory, cursor)
     remaining = read_page(directory, cursor, 10).entries  # file 1 held n=0 and n=1
     assert [entry["n"] for entry in remaining] == [2, 3]
-
-
-# --- durability ----------------------------------------------------------------------------
-
-
-def test_the_syncer_fdatasyncs_what_was_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    synced: list[int] = []
-    done = threading.Event()
-    real = os.fdatasync
-
-    def spy(fd: int) -> None:
-        real(fd)
-        synced.append(os.fstat(fd).st_size)
-        done.set()
-
-    monkeypatch.setattr(os, "fdatasync", spy)
-    syncer = Syncer(0.001)
-    journal = Journal(tmp_path / "j", rotate_at=1 << 20)
-    syncer.journals.append(journal)
-    journal.append(line(n=0))
-    syncer.written()
-    assert done.wait(10), "no fdatasync after a write"
-    assert synced[0] == len(line(n=0))
-    syncer.close()  # a last sync, then the journal is closed
-    assert synced[-1] == len(line(n=0))
 
 
 # --- streams -------------------------------------------------------------------------------
