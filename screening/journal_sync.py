@@ -104,7 +104,9 @@ class NativeSyncer(_Paths):
         self._closed = False
 
     def dirty(self, fd: int) -> None:
-        if self._native.dirty(fd):  # errors are waiting: log them on this thread
+        if self._closed:  # a line written after the syncer stopped: synced here and now
+            self.report(sync_batch([fd], []))
+        elif self._native.dirty(fd):  # errors are waiting: log them on this thread
             self.report(self._native.take_errors())
 
     def hand_over(self, fd: int) -> None:

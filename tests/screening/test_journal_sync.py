@@ -207,6 +207,16 @@ def test_the_native_syncer_refuses_what_is_not_a_descriptor() -> None:
 
 
 @needs_native
+def test_the_native_syncer_syncs_at_once_once_closed(open_file: int) -> None:
+    syncer = NativeSyncer(0.005)
+    syncer.close()
+    os.write(open_file, line(0))
+    syncer.dirty(open_file)  # a late line (shutdown): synced on the caller's thread
+    syncer.hand_over(open_file)
+    assert not is_open(open_file)
+
+
+@needs_native
 def test_a_serving_process_syncs_on_the_native_thread() -> None:
     syncer = start_syncer(0.005)
     try:
