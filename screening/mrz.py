@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 
 from loaders.normalise import FieldError, document_type, state
@@ -107,6 +107,9 @@ class Document:
     """TD1's second optional field (line 2); None for the other formats."""
 
 
+DOCUMENT_FIELDS = tuple(entry.name for entry in fields(Document))
+
+
 @dataclass(frozen=True)
 class Zone:
     document: Document
@@ -122,8 +125,9 @@ class Zone:
         return [name for name, ok in self.checks.items() if not ok]
 
     def as_dict(self) -> dict[str, object]:
+        document = self.document  # its fields are text or None: no deep copy needed
         return {
-            "document": asdict(self.document),
+            "document": {name: getattr(document, name) for name in DOCUMENT_FIELDS},
             "checks": dict(self.checks),
             "valid": self.valid,
             "failed": self.failed,
@@ -145,9 +149,22 @@ def char_value(char: str) -> int:
     raise ValueError(f"{char!r} has no check digit value")
 
 
+CHAR_VALUES = {char: char_value(char) for char in "<0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
 def check_digit(text: str) -> str:
-    """The Doc 9303 check digit of `text` (weights 7, 3, 1), as its character."""
-    total = sum(char_value(char) * WEIGHTS[i % 3] for i, char in enumerate(text))
+    """The Doc 9303 check digit of `text` (weights 7, 3, 1), as its character.
+
+    Summed a weight at a time over C-level loops: a zone has five check digits, and a
+    Python step per character was half the cost of reading a passport's zone."""
+    try:
+        values = list(map(CHAR_VALUES.__getitem__, text))
+    except KeyError:
+        values = [char_value(char) for char in text]  # raises the ValueError that says why
+    weight_7, weight_3, weight_1 = WEIGHTS
+    total = (
+        weight_7 * sum(values[0::3]) + weight_3 * sum(values[1::3]) + weight_1 * sum(values[2::3])
+    )
     return str(total % 10)
 
 

@@ -161,6 +161,21 @@ def test_known_check_digits() -> None:
     assert check_digit("") == "0" and check_digit("<<<") == "0"
 
 
+@given(st.text(alphabet=ALPHABET + "<", max_size=60))
+def test_check_digits_follow_the_standards_definition(text: str) -> None:
+    assert check_digit(text) == reference_digit(text)
+
+
+def test_a_check_digit_of_a_character_outside_the_zone_alphabet_says_which() -> None:
+    with pytest.raises(ValueError, match="'a' has no check digit value"):
+        check_digit("L89a")
+
+
+def test_a_zone_as_a_dict_holds_every_document_field() -> None:
+    zone = parse(TD3, today=TODAY)
+    assert zone.as_dict()["document"] == dataclasses.asdict(zone.document)
+
+
 # --- reading rules --------------------------------------------------------------------------
 
 
