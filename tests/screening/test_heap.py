@@ -54,6 +54,31 @@ def test_survivors_are_frozen_and_young_cyclic_garbage_is_freed_first() -> None:
     assert garbage() is None
 
 
+def test_the_frozen_are_counted_by_what_each_settle_froze_and_recounted_now_and_then(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    heap.settle()
+    walks: list[int] = []
+    real = gc.get_freeze_count
+
+    def counted() -> int:
+        walks.append(1)
+        return real()
+
+    monkeypatch.setattr(gc, "get_freeze_count", counted)
+    monkeypatch.setattr(heap, "_settles", 0)
+    kept: list[object] = []
+    for _ in range(1, heap.RECOUNT_EVERY):
+        kept.append([object() for _each in range(100)])  # survivors
+        cycle = Node()  # garbage only the collector frees
+        del cycle
+        assert heap.settle_survivors() == real() == FROZEN_OBJECTS._value.get()
+    assert walks == []  # no walk of every frozen object: they were added up
+    kept.clear()  # frozen objects die: an overcount until the recount
+    assert heap.settle_survivors() == real()
+    assert walks == [1]
+
+
 def test_a_worker_settles_its_survivors_every_interval() -> None:
     async def run() -> bool:
         heap.settle()
