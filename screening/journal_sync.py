@@ -65,9 +65,14 @@ NATIVE = _native_class()
 
 
 def start_syncer(interval: float) -> Syncer:
-    """The syncer of a serving process: the native one when it is built."""
+    """The syncer of a serving process: the native one when it is built (else a warning
+    says what that costs and how to build it)."""
     if NATIVE is not None:
         return NativeSyncer(interval)
+    log.warning(
+        "screening._fsync_thread is not built: the audit's fdatasyncs run on a Python"
+        " thread, which costs each request more CPU (README.md, troubleshooting)"
+    )
     return ThreadSyncer(interval)
 
 

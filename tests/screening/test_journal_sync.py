@@ -225,10 +225,14 @@ def test_a_serving_process_syncs_on_the_native_thread() -> None:
         syncer.close()
 
 
-def test_without_the_extension_a_python_thread_syncs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_extension_a_python_thread_syncs_and_the_log_says_so(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(journal_sync, "NATIVE", None)
-    syncer = start_syncer(0.005)
+    with caplog.at_level(logging.WARNING, logger="screening.journal"):
+        syncer = start_syncer(0.005)
     try:
         assert isinstance(syncer, ThreadSyncer)
+        assert "screening._fsync_thread is not built" in caplog.text
     finally:
         syncer.close()
