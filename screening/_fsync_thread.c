@@ -60,6 +60,7 @@ typedef struct {
     uint64_t batches_taken, batches_done;
     int hurry;               /* a drain waits: skip the rest of the interval */
     int stopping, running, initialised;
+    int closing;             /* close() under way (read and set under the GIL) */
     SyncError errors[MAX_ERRORS];
     size_t error_count;
     uint64_t errors_dropped;
@@ -206,6 +207,11 @@ static PyObject *queue(Fsyncer *self, PyObject *argument, int hand_over) {
     int fd = (int)value;
     if (!check_running(self)) return NULL;
     pthread_mutex_lock(&self->lock);
+    if (self->stopping) { /* closing on another thread: the queue may never be read again */
+        pthread_mutex_unlock(&self->lock);
+        PyErr_SetString(PyExc_RuntimeError, "the sync thread is closed");
+        return NULL;
+    }
     int was_idle = self->dirty.count == 0 && self->handed.count == 0;
     int failed = 0;
     if (hand_over)
@@ -237,7 +243,7 @@ static void wait_until_done(Fsyncer *self) {
 }
 
 static PyObject *Fsyncer_drain(Fsyncer *self, PyObject *Py_UNUSED(ignored)) {
-    if (!self->running) Py_RETURN_NONE; /* closed: everything was done before the stop */
+    if (!self->running || self->closing) Py_RETURN_NONE; /* the close does it all */
     Py_BEGIN_ALLOW_THREADS
     wait_until_done(self);
     Py_END_ALLOW_THREADS
@@ -254,7 +260,8 @@ static void stop(Fsyncer *self) {
 }
 
 static PyObject *Fsyncer_close(Fsyncer *self, PyObject *Py_UNUSED(ignored)) {
-    if (self->running) {
+    if (self->running && !self->closing) {
+        self->closing = 1; /* under the GIL: a second close() does not join twice */
         Py_BEGIN_ALLOW_THREADS
         stop(self);
         Py_END_ALLOW_THREADS
@@ -298,7 +305,7 @@ static PyObject *Fsyncer_syncs(Fsyncer *self, void *Py_UNUSED(closure)) {
 }
 
 static void Fsyncer_dealloc(Fsyncer *self) {
-    if (self->running) {
+    if (self->running && !self->closing) {
         Py_BEGIN_ALLOW_THREADS
         stop(self);
         Py_END_ALLOW_THREADS

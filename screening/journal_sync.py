@@ -109,16 +109,23 @@ class NativeSyncer(_Paths):
         self._closed = False
 
     def dirty(self, fd: int) -> None:
-        if self._closed:  # a line written after the syncer stopped: synced here and now
-            self.report(sync_batch([fd], []))
-        elif self._native.dirty(fd):  # errors are waiting: log them on this thread
-            self.report(self._native.take_errors())
+        if not self._closed:
+            try:
+                if self._native.dirty(fd):  # errors are waiting: log them on this thread
+                    self.report(self._native.take_errors())
+                return
+            except RuntimeError:  # closed by another thread meanwhile
+                pass
+        self.report(sync_batch([fd], []))  # a line written during shutdown: synced here
 
     def hand_over(self, fd: int) -> None:
-        if self._closed:  # a journal closing after its syncer: sync it here
-            self.report(sync_batch([], [fd]))
-            return
-        self._native.hand_over(fd)
+        if not self._closed:
+            try:
+                self._native.hand_over(fd)
+                return
+            except RuntimeError:  # closed by another thread meanwhile
+                pass
+        self.report(sync_batch([], [fd]))
 
     def drain(self) -> None:
         self._native.drain()
@@ -136,7 +143,8 @@ class NativeSyncer(_Paths):
 
 
 class DeferredSyncer(_Paths):
-    """The work queued until `drain`, which does it on the caller's thread."""
+    """The work queued until `drain`, which does it on the caller's thread; once closed,
+    each `dirty` or `hand_over` is done at once, on its caller's thread."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -146,19 +154,29 @@ class DeferredSyncer(_Paths):
         self._working = threading.Lock()
         """Held while a batch is synced: a drain waits for a batch under way."""
         self._syncs = 0
+        self._closed = False
+        """Set under `_lock` by `close`: what comes after is done on the caller's thread."""
 
     def dirty(self, fd: int) -> None:
         with self._lock:
-            self._dirty[fd] = None
-            idle = len(self._dirty) == 1 and not self._handed
-        if idle:
+            closed = self._closed
+            if not closed:
+                self._dirty[fd] = None
+                idle = len(self._dirty) == 1 and not self._handed
+        if closed:  # a line written during shutdown: synced here and now
+            self.report(sync_batch([fd], []))
+        elif idle:
             self._queued()
 
     def hand_over(self, fd: int) -> None:
         with self._lock:
-            self._handed.append(fd)
-            idle = len(self._handed) == 1 and not self._dirty
-        if idle:
+            closed = self._closed
+            if not closed:
+                self._handed.append(fd)
+                idle = len(self._handed) == 1 and not self._dirty
+        if closed:
+            self.report(sync_batch([], [fd]))
+        elif idle:
             self._queued()
 
     def _queued(self) -> None:
@@ -174,6 +192,8 @@ class DeferredSyncer(_Paths):
                 self._syncs += len(set(dirty) - set(handed)) + len(handed)
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
         self.drain()
 
     @property
@@ -207,7 +227,7 @@ class ThreadSyncer(DeferredSyncer):
         self._stop.set()
         self._wake.set()
         self._thread.join()
-        super().drain()
+        super().close()
 
 
 def sync_batch(dirty: list[int], handed: list[int]) -> list[tuple[int, int]]:

@@ -216,6 +216,39 @@ def test_the_native_syncer_syncs_at_once_once_closed(open_file: int) -> None:
     assert not is_open(open_file)
 
 
+@pytest.mark.parametrize("make", threaded_params())
+def test_a_close_racing_appends_loses_no_descriptor_and_raises_nothing(
+    make: Callable[[float], Syncer], tmp_path: Path
+) -> None:
+    syncer = make(0.001)
+    before = len(os.listdir("/proc/self/fd"))
+    failures: list[BaseException] = []
+    closed = threading.Event()
+
+    def append_and_rotate(name: str) -> None:
+        try:
+            for n in range(400):
+                fd = os.open(tmp_path / f"{name}-{n}", os.O_RDWR | os.O_CREAT, 0o600)
+                os.write(fd, line(n))
+                syncer.dirty(fd)
+                syncer.hand_over(fd)  # rotated: the syncer closes it, before or after close
+                if n == 200:
+                    closed.wait(WAIT)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=append_and_rotate, args=(str(i),)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.01)
+    syncer.close()
+    closed.set()
+    for thread in threads:
+        thread.join(WAIT)
+    assert failures == []
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
 @needs_native
 def test_a_serving_process_syncs_on_the_native_thread() -> None:
     syncer = start_syncer(0.005)
