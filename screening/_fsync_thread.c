@@ -61,6 +61,7 @@ typedef struct {
     int hurry;               /* a drain waits: skip the rest of the interval */
     int stopping, running, initialised;
     int closing;             /* close() under way (read and set under the GIL) */
+    int started;             /* the thread was created (never reset: drain may wait) */
     SyncError errors[MAX_ERRORS];
     size_t error_count;
     uint64_t errors_dropped;
@@ -185,7 +186,7 @@ static int Fsyncer_init(Fsyncer *self, PyObject *args, PyObject *kwargs) {
         PyErr_SetFromErrno(PyExc_OSError);
         return -1;
     }
-    self->running = 1;
+    self->running = self->started = 1;
     return 0;
 }
 
@@ -243,7 +244,9 @@ static void wait_until_done(Fsyncer *self) {
 }
 
 static PyObject *Fsyncer_drain(Fsyncer *self, PyObject *Py_UNUSED(ignored)) {
-    if (!self->running || self->closing) Py_RETURN_NONE; /* the close does it all */
+    /* Also while another thread closes: a batch under way is waited for (a journal
+       closes its descriptor after a drain). Once the thread has exited, nothing waits. */
+    if (!self->started) Py_RETURN_NONE;
     Py_BEGIN_ALLOW_THREADS
     wait_until_done(self);
     Py_END_ALLOW_THREADS
