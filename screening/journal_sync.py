@@ -44,6 +44,8 @@ log = logging.getLogger("screening.journal")
 
 
 class Syncer(Protocol):
+    """What a journal needs of its syncer (the module says what each call means)."""
+
     def dirty(self, fd: int) -> None: ...
     def hand_over(self, fd: int) -> None: ...
     def track(self, fd: int, path: Path) -> None: ...
@@ -87,9 +89,10 @@ class _Paths:
 
     def report(self, failures: list[tuple[int, int]]) -> None:
         for fd, code in failures:
-            path = self._paths.get(fd, f"journal file descriptor {fd}")
-            if fd < 0:
-                path = "more journal files"
+            if fd < 0:  # the native thread kept no more failures than it has room for
+                path: Path | str = "more journal files"
+            else:
+                path = self._paths.get(fd, f"journal file descriptor {fd}")
             log.error(
                 "%s: fdatasync failed: %s; lines written just before may be lost if the"
                 " machine crashes now",
