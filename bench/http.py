@@ -10,7 +10,8 @@ Seven columns, the same wrk command line for each (bench/README.md says how to r
   2c. columnar batches of a border's mix: 1 hit in 1,000 rows (a hit costs its record,
      its answer and its owner's notice, ~20 us; a miss ~2 us all-in);
   3. a bare aiohttp + uvloop handler doing a dict lookup (bench/bare_app.py): the ceiling
-     for any Python service, the yardstick of column 1;
+     for any Python service, the yardstick of column 1 (`% of bare` comes from short runs
+     of the two alternated while both servers run: `paired_ratios`);
   4. nginx `return 200`: what the loopback and wrk cost by themselves.
 
 Then `p99 while loading` (bench/loading.py). The server serves a hard-linked copy of the
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -69,6 +71,11 @@ IDLE_SHARE = 0.05
 the kernel's SO_REUSEPORT hash put them all on the other one (1 chance in 8 at 4
 connections). Such a run measures one worker, so it is run again (at most RERUNS times)."""
 RERUNS = 2
+PAIRED_ROUNDS = 3
+"""Alternated pairs of short runs, ours then bare then ours ..., behind `% of bare`: this
+machine's speed drifts by 20% within minutes, and the long runs of the two columns are
+half a minute apart, so their ratio moved 45-74% between runs of the same code."""
+PAIRED_SECONDS = 2
 CHECKED_BODIES = 20
 BORDER_HIT_SHARE = 0.001
 """Hits among the rows of column 2c: at a border nearly every document is clean."""
@@ -155,39 +162,64 @@ def run_http(data_dir: Path, work: Path, records: int, options: HttpOptions) -> 
     with tempfile.TemporaryDirectory(dir=work, prefix="http-") as temporary:
         folder = Path(temporary).resolve()  # nginx reads relative paths from its prefix
         try:
-            runs, loading = _measure_all(data_dir.resolve(), folder, options)
+            runs, paired, loading = _measure_all(data_dir.resolve(), folder, options)
         except (WrkError, ServerError) as error:
             print(f"HTTP bench failed: {error}", file=sys.stderr)
             return 1
-    _print(records, options, runs, loading, time.monotonic() - started, busy)
+    _print(records, options, runs, paired, loading, time.monotonic() - started, busy)
     return 0
 
 
 def _measure_all(
     data_dir: Path, folder: Path, options: HttpOptions
-) -> tuple[dict[str, dict[int, Run]], LoadingResult | None]:
+) -> tuple[dict[str, dict[int, Run]], dict[int, list[float]], LoadingResult | None]:
     served = private_copy(data_dir, folder / "data")
     key = add_key(folder / "keys.json", COUNTRY)
     bodies = build_bodies(served, folder / "bodies", options)
     runs: dict[str, dict[int, Run]] = {}
-    with our_server(served, folder / "keys.json", options.workers, folder) as server:
-        check_answers(server, key, bodies.singles)
-        check_answers(server, key, bodies.batches)
-        check_answers(server, key, bodies.mrz)
-        check_answers(server, key, bodies.columns)
+    with (
+        our_server(served, folder / "keys.json", options.workers, folder) as server,
+        bare_server(bodies.numbers, options.workers, folder) as bare,
+    ):
+        for checked in (bodies.singles, bodies.batches, bodies.mrz, bodies.columns):
+            check_answers(server, key, checked)
         check_answers(server, key, bodies.border)
+        check_answers(bare, key, bodies.singles)
         runs["ours"] = measure(server, key, bodies.singles, options)
         runs["mrz"] = measure(server, key, bodies.mrz, options)
         runs["batch"] = measure(server, key, bodies.batches, options)
         runs["columns"] = measure(server, key, bodies.columns, options)
         runs["border"] = measure(server, key, bodies.border, options)
+        runs["bare"] = measure(bare, key, bodies.singles, options)
+        paired = paired_ratios(server, bare, key, bodies.singles, options)
         loading = _loading(server, key, bodies.singles, served, folder, options)
-    with bare_server(bodies.numbers, options.workers, folder) as server:
-        check_answers(server, key, bodies.singles)
-        runs["bare"] = measure(server, key, bodies.singles, options)
     with nginx(options.workers, folder) as server:
         runs["nginx"] = measure(server, key, bodies.singles, options)
-    return runs, loading
+    return runs, paired, loading
+
+
+def paired_ratios(
+    ours: Running, bare: Running, key: str, bodies: BodySet, options: HttpOptions
+) -> dict[int, list[float]]:
+    """Per connection count, our req/s over bare aiohttp's in PAIRED_ROUNDS pairs of
+    PAIRED_SECONDS runs, alternated (ours first, then bare first, ...) so that the
+    machine's drift falls on both sides alike."""
+    headers = {"Content-Type": bodies.content_type, "Authorization": f"Bearer {key}"}
+    ratios: dict[int, list[float]] = {}
+    for connections in options.connections:
+        settings = _wrk_settings(options, connections, PAIRED_SECONDS)
+        found = []
+        for round_number in range(PAIRED_ROUNDS):
+            pair = (ours, bare) if round_number % 2 == 0 else (bare, ours)
+            speeds = {
+                server.name: _balanced_run(
+                    server, f"{server.base_url}{bodies.path}", bodies, headers, settings
+                ).result.requests_per_second
+                for server in pair
+            }
+            found.append(speeds[ours.name] / speeds[bare.name])
+        ratios[connections] = found
+    return ratios
 
 
 def _loading(
@@ -329,7 +361,9 @@ def _cpu_split(run: Run) -> str:
 
 
 def table_rows(
-    runs: dict[str, dict[int, Run]], loading: LoadingResult | None
+    runs: dict[str, dict[int, Run]],
+    loading: LoadingResult | None,
+    paired: dict[int, list[float]] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Row label -> column key -> cell."""
     rows: dict[str, dict[str, str]] = {}
@@ -347,7 +381,13 @@ def table_rows(
             rows.setdefault("server CPU/request" + suffix, {})[name] = latency(run.cpu_us)
             rows.setdefault("worker CPU split" + suffix, {})[name] = _cpu_split(run)
             rows.setdefault("other CPU load" + suffix, {})[name] = f"{run.other_cores:.2f} cores"
-        if "ours" in runs and "bare" in runs and count in runs["ours"] and count in runs["bare"]:
+        ratios = (paired or {}).get(count)
+        if ratios:
+            middle = statistics.median(ratios)
+            spread = f"{min(ratios):.0%}-{max(ratios):.0%}"
+            cell = f"{middle:.0%} ({spread}, {len(ratios)} pairs)"
+            rows.setdefault("% of bare aiohttp req/s" + suffix, {})["ours"] = cell
+        elif "ours" in runs and "bare" in runs and count in runs["ours"] and count in runs["bare"]:
             ours = runs["ours"][count].result.requests_per_second
             bare = runs["bare"][count].result.requests_per_second
             rows.setdefault("% of bare aiohttp req/s" + suffix, {})["ours"] = f"{ours / bare:.0%}"
@@ -385,6 +425,7 @@ def _print(
     records: int,
     options: HttpOptions,
     runs: dict[str, dict[int, Run]],
+    paired: dict[int, list[float]],
     loading: LoadingResult | None,
     wall: float,
     busy: float,
@@ -393,7 +434,7 @@ def _print(
     work shared the machine, which on 2 cores moves every figure."""
     from bench.suite import _machine
 
-    rows = table_rows(runs, loading)
+    rows = table_rows(runs, loading, paired)
     names = list(runs)
     label_width = max(len(label) for label in rows) + 2
     cell = max(24, *(len(COLUMNS[name]) + 2 for name in names))
@@ -411,6 +452,7 @@ def _print(
     print(
         f"bodies: {options.singles} single queries, {options.batches} batches of"
         f" {options.batch_size:,}, half hits; answers checked before measuring."
+        f" % of bare: the median of {PAIRED_ROUNDS} alternated pairs of {PAIRED_SECONDS} s runs."
         f" Load average before: {busy:.2f}. HTTP part: {wall:.0f} s wall"
     )
     sys.stdout.flush()

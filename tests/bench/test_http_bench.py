@@ -211,6 +211,12 @@ def _run(requests_per_second: float, per_request: int, cpu: list[float]) -> Run:
     return Run(result, per_request, cpu, other_cpu=2.5)
 
 
+def test_the_share_of_bare_is_the_median_of_the_alternated_pairs() -> None:
+    runs = {"ours": {4: _run(5000.0, 1, [1.0, 1.0])}, "bare": {4: _run(10000.0, 1, [1.0, 1.0])}}
+    rows = table_rows(runs, None, {4: [0.62, 0.55, 0.70]})
+    assert rows["% of bare aiohttp req/s, 4 conn"] == {"ours": "62% (55%-70%, 3 pairs)"}
+
+
 def test_table_compares_with_the_bare_handler_and_counts_checks() -> None:
     runs = {
         "ours": {4: _run(9000.0, 1, [1.0, 1.0])},
