@@ -308,6 +308,7 @@ async def run_worker(settings: Settings, index: int, rate_table: Path | None = N
         lingering_time=settings.request_timeout,
     )
     await runner.setup()
+    frozen = heap.settle()  # before it listens: the first requests wait for no full pass
     site = web.TCPSite(
         runner,
         settings.host,
@@ -330,7 +331,6 @@ async def run_worker(settings: Settings, index: int, rate_table: Path | None = N
         return EXIT_CANNOT_START
     watcher = asyncio.create_task(service.live.watch(settings.poll_interval))
     orphan = asyncio.create_task(_stop_when_orphaned(stop))
-    frozen = heap.settle()
     settling = asyncio.create_task(heap.keep_settled())
     log.info("worker %d listening (%d start-up objects frozen)", index, frozen)
     await stop.wait()
