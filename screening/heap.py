@@ -10,9 +10,10 @@ loop and of every request in flight.
 So a worker freezes its heap just before it listens (`settle`, as pre-fork servers do:
 gunicorn's docs, Instagram's), and then every SETTLE_INTERVAL collects its young
 generations and freezes what survived them (`settle_survivors`): a full pass is then
-left only the few seconds' survivors. The cost: cyclic garbage that outlives two young passes is never
-freed. A request's objects die by reference counting long before; what is frozen grows
-with the bounded caches and stops, and `screening_heap_frozen_objects` shows it.
+left only the few seconds' survivors. The cost: cyclic garbage that outlives two young
+passes is never freed. A request's objects die by reference counting long before; what
+is frozen grows with the bounded caches and stops, and `screening_heap_frozen_objects`
+shows it.
 """
 
 from __future__ import annotations
