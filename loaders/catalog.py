@@ -175,7 +175,15 @@ class Database:
 
     def lookup_key(self, lookup: Lookup, values: Mapping[str, object]) -> bytes:
         """The hashed index key of `values` under `lookup` (see INTERFACE.md)."""
-        probed = b"\x1f".join(_text(values.get(name)) for name in lookup.fields[: lookup.probe])
+        return self.probe_key(lookup, [values.get(name) for name in lookup.fields[: lookup.probe]])
+
+    def probe_key(self, lookup: Lookup, values: Sequence[object]) -> bytes:
+        """`lookup_key` of values in `lookup.fields` order (a parsed query's), no dict
+        built: a screening query pays this on every request."""
+        if lookup.probe == 1:
+            probed = _text(values[0])
+        else:
+            probed = b"\x1f".join([_text(value) for value in values[: lookup.probe]])
         return lookup.name.encode() + b":" + probed if self.prefixed else probed
 
 
@@ -654,4 +662,4 @@ def record_id(db: Database, identity_bytes: bytes) -> str:
     For example SLTD/L898902C3/UTO/UTO: database, number, issuing state, owner; and
     SMV/vin/WVWZZZ1JZXW000001/D for a database found by several lookups.
     """
-    return "/".join([db.code, *identity_bytes.decode().split("\x1f")])
+    return db.code + "/" + identity_bytes.decode().replace("\x1f", "/")

@@ -13,6 +13,7 @@ number as issued. Older pre-1984 formats are not accepted.
 from __future__ import annotations
 
 import re
+from operator import mul
 
 from loaders.normalise import FieldError, ascii_upper
 
@@ -23,12 +24,14 @@ HIN = re.compile(r"(?:[A-Z]{2})?[A-Z]{3}[A-HJ-NPR-Z0-9]{5}[A-L][0-9]{3}")
 
 
 def imo_check_digit(six_digits: str) -> str:
-    return str(sum(int(d) * w for d, w in zip(six_digits, IMO_WEIGHTS, strict=True)) % 10)
+    if len(six_digits) != len(IMO_WEIGHTS):
+        raise ValueError(f"an IMO check digit is over 6 digits, not {six_digits!r}")
+    return str(sum(map(mul, map(int, six_digits), IMO_WEIGHTS)) % 10)  # C loops: every query
 
 
 def imo(value: str) -> str:
     """7 digits with a valid check digit; an `IMO` prefix and spaces are tolerated."""
-    text = IMO_PREFIX.sub("", value).strip().replace(" ", "")
+    text = value if value.isdigit() else IMO_PREFIX.sub("", value).strip().replace(" ", "")
     if not (len(text) == 7 and text.isascii() and text.isdigit()):
         raise FieldError(f"{value!r} is not an IMO number (7 digits, e.g. IMO 9074729)")
     if text[6] != imo_check_digit(text[:6]):

@@ -152,15 +152,15 @@ def decode(db: Database, data: object) -> dict[str, object]:
     `visible_to` stays out: which other states may see a record is the owner's business.
     """
     size = len(db.record_fields) + 3
-    if not isinstance(data, list) or len(data) != size:
+    if type(data) is not list or len(data) != size:
         raise ValueError(f"a {db.code} record is a list of {size} values")
-    *values, owner, _viewers, extras = data
-    record = {
+    record = {  # zip stops at the last field: owner, visible_to and extras follow
         name: value
-        for name, value in zip(db.record_fields, values, strict=True)
+        for name, value in zip(db.record_fields, data, strict=False)
         if value is not None and value != ""
     }
-    record["owner"] = owner
+    record["owner"] = data[-3]
+    extras = data[-1]
     if extras:
         record.update({k: v for k, v in extras.items() if k not in record})
     return record

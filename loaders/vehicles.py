@@ -11,6 +11,7 @@ a mistyped character, elsewhere it would reject genuine vehicles.
 from __future__ import annotations
 
 import re
+from operator import mul
 
 from loaders.normalise import FieldError, ascii_upper
 
@@ -32,7 +33,9 @@ PLATE = re.compile(r"[A-Z0-9]{1,12}")
 
 def vin_check_digit(vin: str) -> str:
     """The 9th character a valid North-American VIN must carry ('X' stands for 10)."""
-    total = sum(TRANSLITERATION[char] * weight for char, weight in zip(vin, WEIGHTS, strict=True))
+    if len(vin) != len(WEIGHTS):
+        raise ValueError(f"a VIN check digit is over 17 characters, not {vin!r}")
+    total = sum(map(mul, map(TRANSLITERATION.__getitem__, vin), WEIGHTS))  # C loops: a query
     remainder = total % 11
     return "X" if remainder == 10 else str(remainder)
 

@@ -40,6 +40,9 @@ def screen_exact(
 def exact_result(snapshot: Snapshot, query: ExactQuery, hits: list[tuple[int, int]]) -> Result:
     if not hits:
         return {"hit": False, "matches": []}
+    if len(hits) == 1:  # the usual hit: nothing to sort
+        match = _match(query, *snapshot.record(*hits[0]))
+        return {"hit": match["match"] == "exact", "matches": [match]}
     matches = [_match(query, *snapshot.record(part, record)) for part, record in hits]
     matches.sort(key=lambda match: (match["match"] != "exact", match["id"]))
     return {"hit": any(match["match"] == "exact" for match in matches), "matches": matches}
@@ -48,8 +51,11 @@ def exact_result(snapshot: Snapshot, query: ExactQuery, hits: list[tuple[int, in
 def _match(query: ExactQuery, identity: bytes, data: object) -> Result:
     db: Database = query.db
     record = decode(db, data)
-    names = query.lookup.fields
-    exact = all(record.get(name) == value for name, value in zip(names, query.values, strict=True))
+    exact = True
+    for name, value in zip(query.lookup.fields, query.values, strict=True):  # a loop: no generator
+        if record.get(name) != value:
+            exact = False
+            break
     return {
         "db": db.code,
         "id": record_id(db, identity),

@@ -71,11 +71,8 @@ def parse_exact(db: Database, query: Mapping[str, object], where: str) -> ExactQ
     lookup = db.lookups[0] if len(db.lookups) == 1 else _chosen(db, query)
     if lookup is None:
         raise QueryError(f"{where}: {db.code} is screened by {lookup_shapes(db)}")
-    values = tuple(_key_value(db, query, name, where) for name in lookup.fields)
-    if not db.prefixed and lookup.probe == 1:
-        return ExactQuery(db, values, lookup, str(values[0]).encode())
-    key = db.lookup_key(lookup, dict(zip(lookup.fields, values, strict=True)))
-    return ExactQuery(db, values, lookup, key)
+    values = tuple([_key_value(db, query, name, where) for name in lookup.fields])
+    return ExactQuery(db, values, lookup, db.probe_key(lookup, values))
 
 
 def _key_value(db: Database, query: Mapping[str, object], name: str, where: str) -> object:

@@ -29,7 +29,8 @@ def test_the_exact_table_has_a_row_per_lookup(
     for name in ("SMV by vin", "SMV by plate", "VESSELS by hin", "VESSELS by imo",
                  "ICSE by sha256", "ICSE by md5"):  # fmt: skip
         assert name in rows
-    assert rows["SLTD by number"]["x SLTD"] == "1.00"
+    assert rows["SLTD by number"]["x SLTD"] == rows["SLTD by number"]["screen x SLTD"] == "1.00"
+    assert rows["SLTD by number"]["records a hit"] == "1.00"
     for name, row in rows.items():
         assert all(row[column] not in ("", "-") for column in COLUMNS), name
         assert int(row["records"].replace(",", "")) > 0, name

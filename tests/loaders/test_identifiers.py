@@ -293,3 +293,29 @@ def test_serials_are_distinct_within_capacity() -> None:
     assert len(set(values)) == serials.capacity == 230
     with pytest.raises(ValueError, match="holds only 230"):
         serials(230)
+
+
+@given(st.text(alphabet="0123456789", min_size=6, max_size=6))
+def test_imo_check_digit_is_the_weighted_sum_of_solas(six: str) -> None:
+    weighted = zip(six, (7, 6, 5, 4, 3, 2), strict=True)
+    expected = sum(int(digit) * weight for digit, weight in weighted) % 10
+    assert maritime.imo_check_digit(six) == str(expected)
+
+
+def test_imo_check_digit_wants_six_digits() -> None:
+    with pytest.raises(ValueError, match="6 digits"):
+        maritime.imo_check_digit("90747")
+
+
+@given(st.text(alphabet=VIN_ALPHABET, min_size=17, max_size=17))
+def test_vin_check_digit_is_the_weighted_sum_of_49_cfr_565(vin: str) -> None:
+    values = {c: (ord(c) - 48) if c.isdigit() else "12345678_12345_7_923456789"[ord(c) - 65]
+              for c in VIN_ALPHABET}  # fmt: skip
+    weights = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+    remainder = sum(int(values[c]) * w for c, w in zip(vin, weights, strict=True)) % 11
+    assert vehicles.vin_check_digit(vin) == ("X" if remainder == 10 else str(remainder))
+
+
+def test_vin_check_digit_wants_17_characters() -> None:
+    with pytest.raises(ValueError, match="17 characters"):
+        vehicles.vin_check_digit("1M8GDM9AXKP04278")
