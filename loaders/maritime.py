@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from operator import mul
 
-from loaders.normalise import FieldError, ascii_upper
+from loaders.normalise import FieldError, ascii_upper, without
 
 IMO_WEIGHTS = (7, 6, 5, 4, 3, 2)
 IMO_PREFIX = re.compile(r"^\s*IMO[\s:.\-]*", re.IGNORECASE)
@@ -44,7 +44,7 @@ def imo(value: str) -> str:
 
 def hin(value: str) -> str:
     """A 12-character hull id (or 14 with a country prefix); spaces and `-` dropped."""
-    text = ascii_upper(value.translate(HIN_DROP))
+    text = ascii_upper(without(value, HIN_DROP))
     if not HIN.fullmatch(text):
         raise FieldError(
             f"{value!r} is not a hull identification number (3 letters, 5 characters "

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from operator import mul
 
-from loaders.normalise import FieldError, ascii_upper
+from loaders.normalise import FieldError, ascii_upper, without
 
 VIN_DROP = str.maketrans("", "", " -\t.")
 VIN_LENGTH = 17
@@ -27,22 +27,26 @@ TRANSLITERATION = {
     **dict(zip("STUVWXYZ", range(2, 10), strict=True)),
 }  # fmt: skip
 WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
+NOT_IN_A_VIN = 0xFF
+VALUES = bytes(TRANSLITERATION.get(chr(byte), NOT_IN_A_VIN) for byte in range(256))
+"""TRANSLITERATION as a bytes.translate table: one C call values a whole VIN."""
 PLATE_DROP = str.maketrans("", "", " -\t.·")
 PLATE = re.compile(r"[A-Z0-9]{1,12}")
 
 
 def vin_check_digit(vin: str) -> str:
     """The 9th character a valid North-American VIN must carry ('X' stands for 10)."""
-    if len(vin) != len(WEIGHTS):
-        raise ValueError(f"a VIN check digit is over 17 characters, not {vin!r}")
-    total = sum(map(mul, map(TRANSLITERATION.__getitem__, vin), WEIGHTS))  # C loops: a query
+    values = vin.encode("latin-1", "replace").translate(VALUES)  # "?" for others: not in
+    if len(values) != len(WEIGHTS) or NOT_IN_A_VIN in values:
+        raise ValueError(f"a VIN check digit is over 17 characters of A-Z and 0-9, not {vin!r}")
+    total = sum(map(mul, values, WEIGHTS))
     remainder = total % 11
     return "X" if remainder == 10 else str(remainder)
 
 
 def vin(value: str) -> str:
     """17 characters, no I, O or Q; spaces and `-` dropped, case folded; see the module."""
-    text = ascii_upper(value.translate(VIN_DROP))
+    text = ascii_upper(without(value, VIN_DROP))
     if len(text) != VIN_LENGTH:
         raise FieldError(f"{value!r} is not 17 characters long (a VIN is)")
     if not VIN_CHARACTERS.fullmatch(text):
@@ -58,7 +62,7 @@ def vin(value: str) -> str:
 
 def plate(value: str) -> str:
     """A registration plate as the letters and digits on it: spaces, `-` and dots dropped."""
-    text = ascii_upper(value.translate(PLATE_DROP))
+    text = ascii_upper(without(value, PLATE_DROP))
     if not text:
         raise FieldError("is empty")
     if not PLATE.fullmatch(text):

@@ -317,5 +317,5 @@ def test_vin_check_digit_is_the_weighted_sum_of_49_cfr_565(vin: str) -> None:
 
 
 def test_vin_check_digit_wants_17_characters() -> None:
-    with pytest.raises(ValueError, match="17 characters"):
+    with pytest.raises(ValueError, match="17 characters of A-Z and 0-9"):
         vehicles.vin_check_digit("1M8GDM9AXKP04278")

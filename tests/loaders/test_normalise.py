@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loaders import normalise
+from loaders import maritime, normalise, vehicles
 from loaders.normalise import FieldError
 
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
@@ -267,3 +267,26 @@ def test_choice_folds_ascii_only(value: str) -> None:
 def test_text_strips() -> None:
     assert normalise.text("  a b  ") == "a b"
     assert normalise.text("") == ""
+
+
+DROP_TABLES = {
+    "document number": normalise.DOCUMENT_NUMBER_DROP,
+    "identifier": normalise.IDENTIFIER_DROP,
+    "vin": vehicles.VIN_DROP,
+    "plate": vehicles.PLATE_DROP,
+    "hin": maritime.HIN_DROP,
+}
+
+
+@pytest.mark.parametrize("name", DROP_TABLES)
+def test_no_drop_table_drops_a_letter_or_digit(name: str) -> None:
+    """`without` skips the translate for letters and digits: sound only while no table
+    drops one of them."""
+    assert not any(chr(code).isalnum() for code in DROP_TABLES[name]), name
+
+
+@given(st.sampled_from(sorted(DROP_TABLES)), st.text(alphabet=st.characters(), max_size=20))
+def test_without_is_translate(name: str, value: str) -> None:
+    drop = DROP_TABLES[name]
+    assert normalise.without(value, drop) == value.translate(drop)
+    assert normalise.without(value + " -.", drop) == (value + " -.").translate(drop)
