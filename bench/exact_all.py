@@ -76,7 +76,7 @@ def main(records: int, work: Path, quick: bool = False) -> int:
     directory = work / f"exact-{records}"
     data_dir = directory / "data"
     for db in exact_databases():
-        _prepare(db, records, directory, data_dir)
+        prepare(db, records, directory, data_dir)
     data = open_data(data_dir)
     rows: list[tuple[str, dict[str, str]]] = []
     screened: dict[str, list[dict[str, object]]] = {}
@@ -85,7 +85,7 @@ def main(records: int, work: Path, quick: bool = False) -> int:
             snapshot = open_snapshot(data_dir / db.code, db.code)
             snapshot.warm()
             for lookup in db.indexed_lookups:
-                probes = _probes(snapshot, db, lookup, QUICK_SAMPLES if quick else SAMPLES)
+                probes = probes_of(snapshot, db, lookup, QUICK_SAMPLES if quick else SAMPLES)
                 name = f"{db.code} by {lookup.name}"
                 rows.append((name, _measure(snapshot, probes)))
                 screened[name] = probes.queries[: max(1, len(probes.queries) // 10)]
@@ -100,7 +100,7 @@ def main(records: int, work: Path, quick: bool = False) -> int:
     return 0
 
 
-def _prepare(db: Database, records: int, directory: Path, data_dir: Path) -> None:
+def prepare(db: Database, records: int, directory: Path, data_dir: Path) -> None:
     """Generate and load `db` unless an earlier run left it loaded."""
     if (data_dir / db.code / "MANIFEST").exists():
         return
@@ -116,7 +116,7 @@ def _prepare(db: Database, records: int, directory: Path, data_dir: Path) -> Non
     print(f"generated and loaded {db.code}: {records:,} in {seconds:.0f} s", file=sys.stderr)
 
 
-def _probes(snapshot: Snapshot, db: Database, lookup: Lookup, samples: int) -> Probes:
+def probes_of(snapshot: Snapshot, db: Database, lookup: Lookup, samples: int) -> Probes:
     """Keys and queries of records sampled from the snapshot that have this lookup."""
     chance = random.Random(f"{db.code}/{lookup.name}")
     hits: list[bytes] = []

@@ -131,7 +131,7 @@ def write_singles(queries: Sequence[Query], folder: Path) -> BodySet:
     """One JSON body per query: the terminal's request."""
     bodies = [json_body([query]) for query in queries]
     expected = [[query.hit] for query in queries]
-    return _write(folder, "single", ".json", bodies, expected, 1, "application/json")
+    return write_bodies(folder, "single", ".json", bodies, expected, 1, "application/json")
 
 
 def mrz_zone(query: Query) -> str:
@@ -151,7 +151,7 @@ def write_mrz(queries: Sequence[Query], folder: Path) -> BodySet:
     usable = [query for query in queries if len(query.number) <= MRZ_NUMBER]
     bodies = [orjson.dumps({"mrz": mrz_zone(query)}) for query in usable]
     expected = [[query.hit] for query in usable]
-    written = _write(folder, "mrz", ".json", bodies, expected, 1, "application/json")
+    written = write_bodies(folder, "mrz", ".json", bodies, expected, 1, "application/json")
     return replace(written, path="/v1/screen/mrz")
 
 
@@ -163,7 +163,7 @@ def write_batches(queries: Sequence[Query], size: int, folder: Path) -> BodySet:
         raise ValueError(f"fewer than {size} queries: no full batch")
     bodies = [msgpack_body(group) for group in groups]
     expected = [[query.hit for query in group] for group in groups]
-    return _write(folder, "batch", ".msgpack", bodies, expected, size, "application/msgpack")
+    return write_bodies(folder, "batch", ".msgpack", bodies, expected, size, "application/msgpack")
 
 
 def write_columns(queries: Sequence[Query], size: int, folder: Path, name: str) -> BodySet:
@@ -175,11 +175,11 @@ def write_columns(queries: Sequence[Query], size: int, folder: Path, name: str) 
         raise ValueError(f"fewer than {size} queries: no full batch")
     bodies = [columns_body(group) for group in groups]
     expected = [[query.hit for query in group] for group in groups]
-    written = _write(folder, name, ".msgpack", bodies, expected, size, "application/msgpack")
+    written = write_bodies(folder, name, ".msgpack", bodies, expected, size, "application/msgpack")
     return replace(written, columnar=True)
 
 
-def _write(
+def write_bodies(
     folder: Path,
     name: str,
     suffix: str,

@@ -109,7 +109,13 @@ def _bench(args: argparse.Namespace) -> int:
         from bench.exact_all import EXACT_ALL_RECORDS
         from bench.exact_all import main as exact_all_main
 
-        return exact_all_main(min(args.records, EXACT_ALL_RECORDS), Path(args.work), args.quick)
+        records = min(args.records, EXACT_ALL_RECORDS)
+        status = exact_all_main(records, Path(args.work), args.quick)
+        if not args.no_http and status == EXIT_OK:
+            from bench.exact_http import main as exact_http_main
+
+            status = exact_http_main(records, Path(args.work), args.quick)
+        return status
     if args.names or (not args.soak and args.persons > 0):
         from bench.names import main as names_main
 
@@ -249,7 +255,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     bencher.add_argument(
         "--exact-all", action="store_true",
-        help="the every-exact-database table only (bench/exact_all.py), at most 1M records each",
+        help="the every-exact-database tables only (bench/exact_all.py, then over HTTP "
+             "bench/exact_http.py unless --no-http), at most 1M records each",
     )  # fmt: skip
     bencher.add_argument(
         "--soak-seconds", type=int, default=180, help="the soak's length; 0: no soak"
