@@ -92,17 +92,25 @@ def write_lookups(data_dir: Path, folder: Path, count: int) -> list[Lookup]:
 def measure_rounds(
     url: str, headers: Mapping[str, str], lookups: Sequence[Lookup], rounds: int, seconds: int
 ) -> dict[str, list[WrkResult]]:
-    """`rounds` wrk runs a lookup, the lookups interleaved; a run with errors fails it."""
+    """`rounds` wrk runs a lookup, the lookups interleaved; a run with errors fails it.
+    Each round starts further down the list (`round_order`): a lookup timed first in
+    every round came out 10% faster than the same cost timed later."""
     settings = WrkSettings(threads=1, connections=1, seconds=seconds)
     runs: dict[str, list[WrkResult]] = {lookup.name: [] for lookup in lookups}
     run_wrk(url, lookups[0].bodies.listing, headers, settings)  # warm-up, not counted
-    for _ in range(rounds):
-        for lookup in lookups:
+    for number in range(rounds):
+        for lookup in round_order(lookups, number, rounds):
             result = run_wrk(url, lookup.bodies.listing, headers, settings)
             if result.errors:
                 raise RuntimeError(f"{lookup.name}: {result.errors} failed requests under wrk")
             runs[lookup.name].append(result)
     return runs
+
+
+def round_order(lookups: Sequence[Lookup], number: int, rounds: int) -> list[Lookup]:
+    """The lookups in the order of round `number`: rotated by its share of the list."""
+    start = number * len(lookups) // rounds
+    return [*lookups[start:], *lookups[:start]]
 
 
 def table_rows(

@@ -36,7 +36,7 @@ PLATE = re.compile(r"[A-Z0-9]{1,12}")
 
 def vin_check_digit(vin: str) -> str:
     """The 9th character a valid North-American VIN must carry ('X' stands for 10)."""
-    values = vin.encode("latin-1", "replace").translate(VALUES)  # "?" for others: not in
+    values = vin.encode("latin-1", "replace").translate(VALUES)  # beyond latin-1: "?", refused
     if len(values) != len(WEIGHTS) or NOT_IN_A_VIN in values:
         raise ValueError(f"a VIN check digit is over 17 characters of A-Z and 0-9, not {vin!r}")
     total = sum(map(mul, values, WEIGHTS))
