@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -166,6 +167,8 @@ def _audit(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     keep = TrailFilter(since, args.key, args.hits)
+    if args.follow:
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         _print_trail(data, keep, args.follow)
     except BrokenPipeError:  # `screening audit ... | head`: the reader has had enough
@@ -173,6 +176,13 @@ def _audit(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:  # the end of a --follow
         pass
     return EXIT_OK
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends a `--follow` as Ctrl-C does (exit 0, what was read printed): a
+    service manager stops it so, and so does a script that started it in the background,
+    where the shell has SIGINT ignored."""
+    raise KeyboardInterrupt
 
 
 def _print_trail(data: Path, keep: TrailFilter, follow: bool) -> None:

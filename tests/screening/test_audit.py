@@ -251,15 +251,24 @@ def test_the_audit_command_skips_and_reports_a_damaged_line(
     assert "a damaged line" in err and "w0/00000001.jsonl" in err
 
 
+def _at_a_terminal() -> None:
+    """Ctrl-C's SIGINT handled as at a terminal, even when this test runs in a background
+    job (a shell starts those with SIGINT ignored, and Python then leaves it so)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_the_audit_command_follows_new_checks_until_interrupted(
-    make_client: MakeClient, keyed: tuple[Path, dict[str, str]]
+    make_client: MakeClient, keyed: tuple[Path, dict[str, str]], stop: signal.Signals
 ) -> None:
-    """`--follow`: the `tail -f` of every worker's stream at once."""
+    """`--follow`: the `tail -f` of every worker's stream at once, until Ctrl-C or SIGTERM."""
     data, keys = keyed
     client = make_client(data=data)
     screen(client, keys["gate-3"], SPECIMEN)
     command = [sys.executable, "-m", "screening.cli", "audit", "--data", str(data), "--follow"]
-    follower = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    follower = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_at_a_terminal
+    )
     try:
         assert follower.stdout is not None
         first = orjson.loads(follower.stdout.readline())
@@ -267,8 +276,12 @@ def test_the_audit_command_follows_new_checks_until_interrupted(
         second = orjson.loads(follower.stdout.readline())  # waits for the next read
         assert [first["key"]["name"], second["key"]["name"]] == ["gate-3", "gate-9"]
     finally:
-        follower.send_signal(signal.SIGINT)
-        _, err = follower.communicate(timeout=30)
+        follower.send_signal(stop)
+        try:
+            _, err = follower.communicate(timeout=30)
+        finally:
+            follower.kill()  # no-op once it has exited; never left behind by a failure
+            follower.communicate()
     assert follower.returncode == 0, err
     assert [entry["key"]["name"] for entry in trail(data)] == ["gate-3", "gate-9"]
 
