@@ -25,7 +25,14 @@ from pathlib import Path
 
 import orjson
 
-from bench.exact_all import EXACT_ALL_RECORDS, OWNER, exact_databases, prepare, probes_of
+from bench.exact_all import (
+    EXACT_ALL_RECORDS,
+    OWNER,
+    exact_databases,
+    prepare,
+    probes_of,
+    round_order,
+)
 from bench.http import check_answers, private_copy
 from bench.http_bodies import BodySet, write_bodies
 from bench.servers import add_key, our_server
@@ -92,9 +99,8 @@ def write_lookups(data_dir: Path, folder: Path, count: int) -> list[Lookup]:
 def measure_rounds(
     url: str, headers: Mapping[str, str], lookups: Sequence[Lookup], rounds: int, seconds: int
 ) -> dict[str, list[WrkResult]]:
-    """`rounds` wrk runs a lookup, the lookups interleaved; a run with errors fails it.
-    Each round starts further down the list (`round_order`): a lookup timed first in
-    every round came out 10% faster than the same cost timed later."""
+    """`rounds` wrk runs a lookup, the lookups interleaved, each round starting further
+    down the list (`round_order`); a run with errors fails it."""
     settings = WrkSettings(threads=1, connections=1, seconds=seconds)
     runs: dict[str, list[WrkResult]] = {lookup.name: [] for lookup in lookups}
     run_wrk(url, lookups[0].bodies.listing, headers, settings)  # warm-up, not counted
@@ -105,12 +111,6 @@ def measure_rounds(
                 raise RuntimeError(f"{lookup.name}: {result.errors} failed requests under wrk")
             runs[lookup.name].append(result)
     return runs
-
-
-def round_order(lookups: Sequence[Lookup], number: int, rounds: int) -> list[Lookup]:
-    """The lookups in the order of round `number`: rotated by its share of the list."""
-    start = number * len(lookups) // rounds
-    return [*lookups[start:], *lookups[:start]]
 
 
 def table_rows(

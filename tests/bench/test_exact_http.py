@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from bench.exact_all import OWNER, exact_databases, prepare
-from bench.exact_http import Lookup, round_order, table_rows, write_lookups
+from bench.exact_http import Lookup, table_rows, write_lookups
 from bench.http_bodies import BodySet
 from bench.wrk import WrkResult
 from screening import open_data
@@ -68,14 +68,3 @@ def test_the_table_gives_medians_and_the_ratio_to_sltds_p50(tmp_path: Path) -> N
         "p99 us": "880",
         "p50 x SLTD": "1.07",
     }
-
-
-def test_each_round_starts_elsewhere_and_times_every_lookup_once(tmp_path: Path) -> None:
-    bodies = BodySet(tmp_path / "list", [], [], 1, "application/json")
-    lookups = [Lookup(f"L{number}", bodies, 1.0) for number in range(18)]
-    firsts = []
-    for number in range(5):
-        order = round_order(lookups, number, 5)
-        assert sorted(lookup.name for lookup in order) == sorted(x.name for x in lookups)
-        firsts.append(order[0].name)
-    assert firsts == ["L0", "L3", "L7", "L10", "L14"]
