@@ -152,7 +152,7 @@ def decode(db: Database, data: object) -> dict[str, object]:
     `visible_to` stays out: which other states may see a record is the owner's business.
     """
     size = len(db.record_fields) + 3
-    if type(data) is not list or len(data) != size:
+    if not isinstance(data, list) or len(data) != size:
         raise ValueError(f"a {db.code} record is a list of {size} values")
     record = {  # zip stops at the last field: owner, visible_to and extras follow
         name: value
