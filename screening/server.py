@@ -40,7 +40,7 @@ from pathlib import Path
 import uvloop
 from aiohttp import web
 
-from screening import heap
+from screening import heap, matchers
 from screening.app import make_app
 from screening.demo import instructions, prepare_demo
 from screening.keys import read_keys
@@ -308,6 +308,7 @@ async def run_worker(settings: Settings, index: int, rate_table: Path | None = N
         lingering_time=settings.request_timeout,
     )
     await runner.setup()
+    matchers.load_all()  # imported now, not by the first name query on the loop
     frozen = heap.settle()  # before it listens: the first requests wait for no full pass
     site = web.TCPSite(
         runner,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from screening import settings as settings_module
 from screening.cli import main
 from screening.demo import KEYS_TEXT, MARKER, instructions, prepare_demo
 from screening.keys import KeyRing, key_file_stamp, read_keys
+from screening.matchers import MATCHER_MODULES
 from screening.server import EXIT_CANNOT_START, run_worker
 from screening.settings import Settings
 from screening.testing import free_port
@@ -153,3 +156,47 @@ def test_worker_without_its_port_cannot_start(loaded: Path) -> None:
         holder.listen()
         settings = Settings(data=loaded, port=holder.getsockname()[1])
         assert asyncio.run(run_worker(settings, 0)) == EXIT_CANNOT_START
+
+
+# --- a worker is ready for every kind of query before it listens -------------------------
+
+MATCHERS_AT_LISTEN = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from screening.matchers import MATCHER_MODULES
+from screening.server import run_worker
+from screening.settings import Settings
+
+async def main(data: str, port: int) -> int:
+    async def look_once_listening() -> None:
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.02)
+                continue
+            writer.close()
+            break
+        print(" ".join(sorted(m for m in MATCHER_MODULES.values() if m in sys.modules)))
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    looking = asyncio.create_task(look_once_listening())
+    status = await run_worker(Settings(data=Path(data), port=port), 0)
+    await looking
+    return status
+
+sys.exit(asyncio.run(main(sys.argv[1], int(sys.argv[2]))))
+"""
+
+
+def test_a_worker_imports_every_matcher_before_it_listens(loaded: Path) -> None:
+    """The name matcher's import (rapidfuzz, 15-90 ms) must not fall on the event loop at
+    the first name query or /v1/databases: a fresh interpreter, as a spawned worker is."""
+    run = subprocess.run(
+        [sys.executable, "-c", MATCHERS_AT_LISTEN, str(loaded), str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == sorted(MATCHER_MODULES.values())
