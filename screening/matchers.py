@@ -58,14 +58,22 @@ def matcher(name: str) -> Matcher | None:
     return found
 
 
-def load_all() -> tuple[str, ...]:
-    """Import every matcher module of this build; returns the names of those it has.
+def load_all() -> dict[str, str]:
+    """Import every matcher module of this build; returns those that failed, with why.
 
     A worker calls this before it listens: the name matcher alone imports rapidfuzz (~15 ms
     from cached bytecode, ~60 ms without), which the first name query or `/v1/databases`
-    would otherwise pay on the event loop, stalling every request queued behind it.
+    would otherwise pay on the event loop, stalling every request queued behind it. A
+    matcher that cannot be imported (a broken dependency) must not keep the worker from
+    serving the others: it is reported, and its queries fail as they would have.
     """
-    return tuple(name for name in MATCHER_MODULES if matcher(name) is not None)
+    failed = {}
+    for name in MATCHER_MODULES:
+        try:
+            matcher(name)
+        except Exception as error:  # reported by the caller; its queries raise it again
+            failed[name] = f"{type(error).__name__}: {error}"
+    return failed
 
 
 def available(db: Database) -> tuple[str, ...]:

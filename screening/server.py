@@ -308,7 +308,8 @@ async def run_worker(settings: Settings, index: int, rate_table: Path | None = N
         lingering_time=settings.request_timeout,
     )
     await runner.setup()
-    matchers.load_all()  # imported now, not by the first name query on the loop
+    for name, why in matchers.load_all().items():  # imported now, not by a query on the loop
+        log.error("worker %d: the %s matcher cannot be imported: %s", index, name, why)
     frozen = heap.settle()  # before it listens: the first requests wait for no full pass
     site = web.TCPSite(
         runner,
