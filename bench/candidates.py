@@ -27,6 +27,9 @@ class Candidate(Protocol):
 
     def get_many(self, keys: Sequence[bytes]) -> object: ...
 
+    def finds(self, key: bytes) -> bool:
+        """Whether `key` is stored: the bench checks its hits hit and its misses miss."""
+
     def disk_bytes(self) -> int: ...
 
 
@@ -54,6 +57,10 @@ class Ours:
     def get_many(self, keys: Sequence[bytes]) -> object:
         assert self.snapshot is not None
         return self.snapshot.find_many(keys)
+
+    def finds(self, key: bytes) -> bool:
+        assert self.snapshot is not None
+        return bool(self.snapshot.find(key))
 
     def disk_bytes(self) -> int:
         return sum(path.stat().st_size for path in self.folder.iterdir())
@@ -92,6 +99,9 @@ class PlainDict:
         get = self.table.get
         return [get(key) for key in keys]
 
+    def finds(self, key: bytes) -> bool:
+        return key in self.table
+
     def disk_bytes(self) -> int:
         return 0
 
@@ -129,6 +139,9 @@ class Lmdb:
 
     def get_many(self, keys: Sequence[bytes]) -> object:
         return self.txn.cursor().getmulti(keys)  # type: ignore[attr-defined]
+
+    def finds(self, key: bytes) -> bool:
+        return self.txn.get(key) is not None  # type: ignore[attr-defined]
 
     def disk_bytes(self) -> int:
         return sum(path.stat().st_size for path in self.folder.iterdir())

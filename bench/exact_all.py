@@ -29,13 +29,13 @@ import random
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import msgpack
 
+from bench.rounds import interleaved, keys_per_second, per_call_ns
 from indexes import Snapshot, open_snapshot
 from loaders.catalog import DATABASES, Database, Lookup
 from loaders.generate import generate
@@ -50,7 +50,6 @@ EXACT_ALL_RECORDS = 1_000_000
 SAMPLES = 20_000
 QUICK_SAMPLES = 2_000
 OWNER = "FRA"
-T = TypeVar("T")
 SCREEN_ROUNDS = 5
 COLUMNS = (
     "records", "hit ns", "miss ns", "batch keys/s", "x SLTD",
@@ -150,9 +149,9 @@ def _measure(snapshot: Snapshot, probes: Probes) -> dict[str, str]:
     batch = msgpack.unpackb(msgpack.packb(batch))  # fresh objects, as a decoded request
     return {
         "records": f"{snapshot.count():,}",
-        "hit ns": f"{_per_call_ns(snapshot.find, probes.hits):,.0f}",
-        "miss ns": f"{_per_call_ns(snapshot.find, probes.misses):,.0f}",
-        "batch keys/s": f"{_keys_per_second(snapshot.find_many, batch):,.0f}",
+        "hit ns": f"{per_call_ns(snapshot.find, probes.hits):,.0f}",
+        "miss ns": f"{per_call_ns(snapshot.find, probes.misses):,.0f}",
+        "batch keys/s": f"{keys_per_second(snapshot.find_many, batch):,.0f}",
     }
 
 
@@ -172,35 +171,12 @@ def _screen_rounds(data: Data, screened: dict[str, list[dict[str, object]]]) -> 
     def screen(query: dict[str, object]) -> object:
         return data.screen([query], OWNER)
 
-    times: dict[str, list[float]] = {name: [] for name, queries in screened.items() if queries}
-    for number in range(SCREEN_ROUNDS):
-        for name in round_order(list(times), number, SCREEN_ROUNDS):
-            times[name].append(_per_call_ns(screen, screened[name]) / 1e3)
+    def timer(queries: list[dict[str, object]]) -> Callable[[], float]:
+        return lambda: per_call_ns(screen, queries) / 1e3
+
+    measures = {name: timer(queries) for name, queries in screened.items() if queries}
+    times = interleaved(measures, SCREEN_ROUNDS)
     return {name: statistics.median(values) for name, values in times.items()}
-
-
-def round_order(items: Sequence[T], number: int, rounds: int) -> list[T]:
-    """`items` in the order of round `number` of `rounds`: rotated by its share of the
-    list, so that no item is always timed first (over HTTP, the lookup timed first in every
-    round came out ~10% faster than the same cost timed later)."""
-    start = number * len(items) // rounds
-    return [*items[start:], *items[:start]]
-
-
-def _per_call_ns(run: Callable[[T], object], items: Sequence[T]) -> float:
-    for item in items[:100]:  # warm: the compiled lookup is made on first use
-        run(item)
-    started = time.perf_counter()
-    for item in items:
-        run(item)
-    return (time.perf_counter() - started) / len(items) * 1e9
-
-
-def _keys_per_second(run: Callable[[Sequence[bytes]], object], keys: list[bytes]) -> float:
-    run(keys[:100])
-    started = time.perf_counter()
-    run(keys)
-    return len(keys) / (time.perf_counter() - started)
 
 
 def _print(records: int, rows: list[tuple[str, dict[str, str]]]) -> None:

@@ -31,10 +31,10 @@ from bench.exact_all import (
     exact_databases,
     prepare,
     probes_of,
-    round_order,
 )
 from bench.http import check_answers, private_copy
 from bench.http_bodies import BodySet, write_bodies
+from bench.rounds import round_order
 from bench.servers import add_key, our_server
 from bench.wrk import WrkResult, WrkSettings, run_wrk
 from indexes import open_snapshot

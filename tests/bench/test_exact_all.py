@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.exact_all import COLUMNS, exact_databases, main, round_order
+from bench.exact_all import COLUMNS, exact_databases, main
 
 
 def test_the_exact_table_has_a_row_per_lookup(
@@ -35,11 +35,3 @@ def test_the_exact_table_has_a_row_per_lookup(
         assert all(row[column] not in ("", "-") for column in COLUMNS), name
         assert int(row["records"].replace(",", "")) > 0, name
     assert (tmp_path / "exact-300" / "data" / "GEIGER" / "MANIFEST").exists()
-
-
-def test_each_round_starts_elsewhere_and_times_every_lookup_once() -> None:
-    lookups = [f"L{number}" for number in range(18)]
-    orders = [round_order(lookups, number, 5) for number in range(5)]
-    assert all(sorted(order) == sorted(lookups) for order in orders)
-    assert [order[0] for order in orders] == ["L0", "L3", "L7", "L10", "L14"]
-    assert orders[1][-1] == "L2"
