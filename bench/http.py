@@ -408,7 +408,7 @@ def _loading_rows(loading: LoadingResult) -> dict[str, dict[str, str]]:
     }
 
 
-def _loading_note(loading: LoadingResult | None, options: HttpOptions) -> str:
+def loading_note(loading: LoadingResult | None, options: HttpOptions) -> str:
     if loading is None:
         return "p99 while loading: not measured (see above)"
     grew = loading.records_after - loading.records_before
@@ -417,7 +417,8 @@ def _loading_note(loading: LoadingResult | None, options: HttpOptions) -> str:
         f" {loading.load_seconds:.1f} s; p99 is the worst of {len(loading.during)}"
         f" {options.slice_seconds} s wrk slices at {options.loading_connections} conn"
         f" (before it: of {len(loading.baseline)});"
-        f" /v1/databases grew by {grew:,}"
+        f" /v1/databases grew by {grew:,}. Slices from the load's start, p99 ms:"
+        f" {loading.timeline()}"
     )
 
 
@@ -448,7 +449,7 @@ def _print(
         values = "".join(row.get(name, "-").ljust(cell) for name in names)
         target = next((text for prefix, text in TARGETS.items() if label.startswith(prefix)), "")
         print(label.ljust(label_width) + values + target)
-    print(_loading_note(loading, options))
+    print(loading_note(loading, options))
     print(
         f"bodies: {options.singles} single queries, {options.batches} batches of"
         f" {options.batch_size:,}, half hits; answers checked before measuring."

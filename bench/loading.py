@@ -56,6 +56,8 @@ class LoadingResult:
     landed_s: float | None
     """Seconds from the load's start until /v1/databases counted the new records (the load
     process exits a little after its publish); None if it never did."""
+    load_started: float = 0.0
+    """When the load began (time.monotonic), for placing each slice against it."""
 
     @property
     def worst_p99_us(self) -> float:
@@ -64,6 +66,14 @@ class LoadingResult:
     @property
     def baseline_p99_us(self) -> float:
         return worst_slice_p99_us(self.baseline)
+
+    def timeline(self) -> str:
+        """Each slice's start from the load's start, and its p99: where the worst one fell
+        (the load's first instants, its landing, or neither)."""
+        return ", ".join(
+            f"{piece.started - self.load_started:+.1f} s {piece.result.p99_us / 1e3:.2f}"
+            for piece in self.during
+        )
 
     @property
     def requests_per_second(self) -> float:
@@ -153,7 +163,14 @@ def measure_while_loading(
     landed = None if watch.landed is None else watch.landed - load.started
     assert load.ended is not None
     return LoadingResult(
-        baseline, during, load.ended - load.started, accepted, before, watch.count, landed
+        baseline,
+        during,
+        load.ended - load.started,
+        accepted,
+        before,
+        watch.count,
+        landed,
+        load.started,
     )
 
 

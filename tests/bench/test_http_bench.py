@@ -18,7 +18,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bench import bare_app
-from bench.http import Run, private_copy, table_rows
+from bench.http import HttpOptions, Run, loading_note, private_copy, table_rows
 from bench.http_bodies import (
     BodySet,
     Query,
@@ -29,8 +29,9 @@ from bench.http_bodies import (
     write_numbers,
     write_singles,
 )
+from bench.loading import LoadingResult
 from bench.servers import nginx_config
-from bench.wrk import WrkError, WrkResult, duration_us, parse_wrk, rotate_script
+from bench.wrk import Slice, WrkError, WrkResult, duration_us, parse_wrk, rotate_script
 from loaders.generate import generate
 from loaders.load import load
 from loaders.readers import Upload
@@ -230,3 +231,26 @@ def test_table_compares_with_the_bare_handler_and_counts_checks() -> None:
     assert rows["worker CPU split, 4 conn"]["bare"] == "100/0 %"
     assert rows["server CPU/request, 4 conn"]["ours"] == "2.00 ms"
     assert rows["other CPU load, 4 conn"]["ours"] == "0.25 cores"
+
+
+def test_the_loading_note_places_every_slice_against_the_load() -> None:
+    def piece(started: float, p99_us: float) -> Slice:
+        result = WrkResult(1000, 1.0, 1000.0, 100.0, 150.0, 200.0, p99_us, 0)
+        return Slice(started, started + 1.0, result)
+
+    loading = LoadingResult(
+        baseline=[piece(96.0, 1500.0)],
+        during=[piece(100.0, 3490.0), piece(101.1, 2400.0), piece(102.2, 7680.0)],
+        load_seconds=2.0,
+        accepted=100_000,
+        records_before=1_000,
+        records_after=101_000,
+        landed_s=1.9,
+        load_started=100.0,
+    )
+    assert loading.timeline() == "+0.0 s 3.49, +1.1 s 2.40, +2.2 s 7.68"
+    note = loading_note(loading, HttpOptions())
+    assert note.endswith(
+        "Slices from the load's start, p99 ms: +0.0 s 3.49, +1.1 s 2.40, +2.2 s 7.68"
+    )
+    assert "/v1/databases grew by 100,000" in note
