@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import msgpack
 import orjson
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from screening.http_errors import BadRequestError, BodyTooLargeError
 
@@ -23,12 +23,19 @@ MSGPACK_TYPES = frozenset({MSGPACK_TYPE, "application/x-msgpack", "application/v
 
 def uses_msgpack(request: web.BaseRequest) -> bool:
     """Whether this request is read and answered in msgpack."""
-    if request.content_type in MSGPACK_TYPES:
+    if media_type(request) in MSGPACK_TYPES:
         return True
     if request.can_read_body:
         return False
     accept = request.headers.get("Accept", "")
     return any(kind in accept for kind in MSGPACK_TYPES)
+
+
+def media_type(request: web.BaseRequest) -> str:
+    """The Content-Type without its parameters, lower-cased (`application/json`, or "" when
+    there is none). aiohttp's `request.content_type` parses the header with the email
+    package, ~3 us where this takes ~0.8, on every request."""
+    return request.headers.get(hdrs.CONTENT_TYPE, "").partition(";")[0].strip().lower()
 
 
 def body_too_large(size: int | None, limit: int) -> BodyTooLargeError:

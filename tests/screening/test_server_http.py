@@ -75,7 +75,11 @@ def test_msgpack_in_msgpack_out(http: LocalClient, api_keys: dict[str, str]) -> 
     assert packed.headers["Content-Type"].startswith("application/msgpack")
     as_json = http.request("POST", "/v1/screen", key=api_keys["fra"], json=queries)
     assert packed.body["results"] == as_json.body["results"]
-    for spelling in ("application/x-msgpack", "application/vnd.msgpack"):
+    for spelling in (
+        "application/x-msgpack",
+        "application/vnd.msgpack",
+        "Application/MsgPack; charset=binary",
+    ):
         reply = http.request(
             "POST", "/v1/screen", key=api_keys["fra"],
             data=msgpack.packb(queries), headers={"Content-Type": spelling},
