@@ -63,3 +63,16 @@ def test_a_lookup_that_does_not_find_its_keys_is_not_timed(
     _, keys, _ = engine
     with pytest.raises(RuntimeError, match="Python dict: a stored key was not found"):
         suite._check_answers(PlainDict(keys[1:]), keys[:10], suite._misses(10))
+
+
+def test_above_the_peers_size_ours_runs_alone(
+    engine: tuple[Path, list[bytes], dict[str, float]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data, keys, _ = engine
+    monkeypatch.setattr(suite, "PEERS_UP_TO", 1_000)
+    rows = suite._measure_all(data, keys, {}, tmp_path, quick=False)
+    assert list(rows) == ["screening (mapped xxh3 index)"]
+    assert SPREAD.fullmatch(rows["screening (mapped xxh3 index)"]["miss ns"])
+    assert not (tmp_path / "lmdb").exists()
