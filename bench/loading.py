@@ -56,7 +56,7 @@ class LoadingResult:
     landed_s: float | None
     """Seconds from the load's start until /v1/databases counted the new records (the load
     process exits a little after its publish); None if it never did."""
-    load_started: float = 0.0
+    load_started: float
     """When the load began (time.monotonic), for placing each slice against it."""
 
     @property
