@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,15 @@ def test_clean_upload_leaves_no_report(tmp_path: Path, data: Path) -> None:
     result = upload(data, "UTO", source)
     assert (result.accepted, result.rejected, result.reports) == (1, 0, [])
     assert not (tmp_path / "ok.csv.rejects.jsonl").exists()
+
+
+def test_a_load_leaves_no_thread_behind(tmp_path: Path, data: Path) -> None:
+    """tqdm would start a monitor thread, even for a hidden bar, that lives on in the
+    process (a server that built its demo data kept it)."""
+    source = write(tmp_path / "ok.csv", HEADER + "L1,UTO,stolen,,,,\n")
+    for progress in (False, True):
+        load(data, "SLTD", "UTO", [Upload.of(str(source))], progress=progress)
+        assert "tqdm_monitor" not in {thread.name for thread in threading.enumerate()}
 
 
 def test_explicit_report_path_collects_all_files(tmp_path: Path, data: Path) -> None:
