@@ -77,8 +77,19 @@ def load_all() -> dict[str, str]:
 
 
 def available(db: Database) -> tuple[str, ...]:
-    """The matchers of `db` this build has."""
-    return tuple(name for name in db.matchers if matcher(name) is not None)
+    """The matchers of `db` this build has and can import: a broken one (logged when the
+    worker started) makes its databases unscreenable in listings, rather than failing
+    `/v1/databases` for all of them; a query for it still fails loudly."""
+    return tuple(name for name in db.matchers if _imports(name))
+
+
+@cache
+def _imports(name: str) -> bool:
+    """Cached either way: a broken import is not retried at every listing."""
+    try:
+        return matcher(name) is not None
+    except Exception:  # reported by load_all; the query path raises it again
+        return False
 
 
 def screenable(db: Database) -> bool:
@@ -87,4 +98,4 @@ def screenable(db: Database) -> bool:
 
 
 def missing(db: Database) -> tuple[str, ...]:
-    return tuple(name for name in db.matchers if matcher(name) is None)
+    return tuple(name for name in db.matchers if not _imports(name))

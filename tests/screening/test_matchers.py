@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from loaders.catalog import DATABASES
 from screening import matchers
 
 
@@ -16,9 +17,14 @@ def registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[s
     modules = dict(matchers.MATCHER_MODULES)
     monkeypatch.setattr(matchers, "MATCHER_MODULES", modules)
     monkeypatch.syspath_prepend(str(tmp_path))
-    matchers.matcher.cache_clear()
+    _clear_caches()
     yield modules
+    _clear_caches()
+
+
+def _clear_caches() -> None:
     matchers.matcher.cache_clear()
+    matchers._imports.cache_clear()
 
 
 def test_every_matcher_of_this_build_loads() -> None:
@@ -46,3 +52,14 @@ def test_a_matcher_left_out_of_the_build_is_unavailable_not_broken(
     registry["absent"] = "screening.no_such_matcher_module"
     assert matchers.load_all() == {}
     assert matchers.matcher("absent") is None
+
+
+def test_a_database_whose_matcher_is_broken_is_listed_unscreenable(
+    registry: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "broken_name_matcher.py").write_text("import no_such_dependency_for_test\n")
+    registry["name"] = "broken_name_matcher"
+    nominal = DATABASES["NOMINAL"]
+    assert not matchers.screenable(nominal)
+    assert matchers.missing(nominal) == ("name",)
+    assert matchers.screenable(DATABASES["SLTD"])
