@@ -25,13 +25,7 @@ from pathlib import Path
 
 import orjson
 
-from bench.exact_all import (
-    EXACT_ALL_RECORDS,
-    OWNER,
-    exact_databases,
-    prepare,
-    probes_of,
-)
+from bench.exact_all import EXACT_ALL_RECORDS, OWNER, exact_databases, prepare, probes_of
 from bench.http import check_answers, private_copy
 from bench.http_bodies import BodySet, write_bodies
 from bench.rounds import round_order

@@ -67,29 +67,29 @@ def load_all() -> dict[str, str]:
     matcher that cannot be imported (a broken dependency) must not keep the worker from
     serving the others: it is reported, and its queries fail as they would have.
     """
-    failed = {}
-    for name in MATCHER_MODULES:
-        try:
-            matcher(name)
-        except Exception as error:  # reported by the caller; its queries raise it again
-            failed[name] = f"{type(error).__name__}: {error}"
-    return failed
+    return {name: why for name in MATCHER_MODULES if (why := _import_error(name)) is not None}
 
 
 def available(db: Database) -> tuple[str, ...]:
     """The matchers of `db` this build has and can import: a broken one (logged when the
     worker started) makes its databases unscreenable in listings, rather than failing
     `/v1/databases` for all of them; a query for it still fails loudly."""
-    return tuple(name for name in db.matchers if _imports(name))
+    return tuple(name for name in db.matchers if _usable(name))
+
+
+def _usable(name: str) -> bool:
+    return _import_error(name) is None and matcher(name) is not None
 
 
 @cache
-def _imports(name: str) -> bool:
-    """Cached either way: a broken import is not retried at every listing."""
+def _import_error(name: str) -> str | None:
+    """Why the matcher cannot be imported, or None. Cached either way: a broken import is
+    not retried at every listing (`matcher` itself retries, so a query raises it again)."""
     try:
-        return matcher(name) is not None
-    except Exception:  # reported by load_all; the query path raises it again
-        return False
+        matcher(name)
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+    return None
 
 
 def screenable(db: Database) -> bool:
@@ -98,4 +98,4 @@ def screenable(db: Database) -> bool:
 
 
 def missing(db: Database) -> tuple[str, ...]:
-    return tuple(name for name in db.matchers if not _imports(name))
+    return tuple(name for name in db.matchers if not _usable(name))

@@ -24,7 +24,7 @@ def registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[dict[s
 
 def _clear_caches() -> None:
     matchers.matcher.cache_clear()
-    matchers._imports.cache_clear()
+    matchers._import_error.cache_clear()
 
 
 def test_every_matcher_of_this_build_loads() -> None:
